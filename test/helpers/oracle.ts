@@ -2,7 +2,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Batch } from '../../src/core/elman.js';
-import { type ElmanConfig, type ElmanModel, PARAM_OF, type Params, WEIGHT_KEYS, weightShapes, zeroParams } from '../../src/core/model.js';
+import {
+  type ElmanConfig,
+  type ElmanModel,
+  PARAM_OF,
+  type Params,
+  WEIGHT_KEYS,
+  weightShapes,
+  zeroParams,
+} from '../../src/core/model.js';
 import { fromNested, type Nested, numel } from '../../src/core/tensor.js';
 
 export const ORACLE_DIR = join(import.meta.dirname, '..', 'fixtures', 'oracle');
@@ -18,7 +26,11 @@ export interface OracleCase {
     truncate?: number;
     jacobian?: string[];
   };
-  expected: Record<string, unknown> & { loss?: number; grads?: Record<string, Nested>; jacobian?: Record<string, Nested> };
+  expected: Record<string, unknown> & {
+    loss?: number;
+    grads?: Record<string, Nested>;
+    jacobian?: Record<string, Nested>;
+  };
 }
 
 export function oracleCases(): OracleCase[] {
@@ -29,7 +41,7 @@ export function oracleCases(): OracleCase[] {
 }
 
 export function modelOf(c: OracleCase): ElmanModel {
-  const config = { activation: 'tanh', readout: 'last', ...c.request.config } as ElmanConfig;
+  const config: ElmanConfig = { ...c.request.config };
   const shapes = weightShapes(config);
   const params: Params = zeroParams(config);
   for (const k of WEIGHT_KEYS) params[PARAM_OF[k]] = fromNested(c.request.weights[k], shapes[k], k);

@@ -48,7 +48,9 @@ export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
   const all = model.config.readout === 'all';
   const ws = workspace(K, model, batch, {
     h: B * T * H,
+    hT: B * H,
     logits: n * C,
+    y: n * C,
     dlogits: n * C,
     dU: H * d,
     dW: H * H,
@@ -63,7 +65,7 @@ export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
   });
   try {
     const w = ws.work;
-    const { h, logits, dlogits, dV, dbV, dh } = w;
+    const { h, hT, logits, y, dlogits, dV, dbV, dh } = w;
     const { V } = ws.model.params;
     recur(ws.model, batch, K, ws.x, ws.h0, h, opts.check);
     readout(ws.model, K, h, B, T, logits);
@@ -88,7 +90,8 @@ export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
     if (k >= T) fullBackward(ws.model, batch, K, ws.x, ws.h0, w, opts);
     else truncatedBackward(ws.model, batch, K, ws.x, ws.h0, w, k, opts);
 
-    const grads: Params = { U: w.dU.slice(), W: w.dW.slice(), bW: w.dbW.slice(), V: dV.slice(), bV: dbV.slice() };
+    const { keep } = ws;
+    const grads: Params = { U: keep(w.dU), W: keep(w.dW), bW: keep(w.dbW), V: keep(dV), bV: keep(dbV) };
     assertFinite('grads.U.weight', grads.U, [H, d]);
     assertFinite('grads.W.weight', grads.W, [H, H]);
     assertFinite('grads.W.bias', grads.bW, [H]);
@@ -98,18 +101,18 @@ export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
     assertFinite('dh0', w.dh0, shapes.dh0);
     if (opts.wantDx) assertFinite('dx', w.dx, shapes.dx);
 
-    const y = new Float64Array(n * C);
     softmaxRows(logits, n, C, y);
+    lastStep(h, B, T, H, hT);
     return {
-      h: h.slice(),
-      hT: lastStep(h, B, T, H),
-      logits: logits.slice(),
-      y,
+      h: keep(h),
+      hT: keep(hT),
+      logits: keep(logits),
+      y: keep(y),
       loss: lossValue,
       grads,
-      dh: dh.slice(),
-      dh0: w.dh0.slice(),
-      dx: opts.wantDx ? w.dx.slice() : undefined,
+      dh: keep(dh),
+      dh0: keep(w.dh0),
+      dx: opts.wantDx ? keep(w.dx) : undefined,
     };
   } finally {
     ws.release();

@@ -74,12 +74,13 @@ function activate(model: ElmanModel, h: Float64Array, B: number, T: number, t: n
   const relu = model.config.activation === 'relu';
   for (let b = 0; b < B; b++) {
     const o = (b * T + t) * H;
+    // Math.max keeps a NaN a NaN, like torch.relu
+    if (relu) for (let i = o; i < o + H; i++) h[i] = Math.max(h[i], 0);
+    else for (let i = o; i < o + H; i++) h[i] = Math.tanh(h[i]);
     for (let i = 0; i < H; i++) {
-      const a = h[o + i];
-      const v = relu ? Math.max(a, 0) : Math.tanh(a); // Math.max keeps NaN a NaN, like torch.relu
+      const v = h[o + i];
       // v − v is NaN exactly when v is ±Infinity or NaN
       if (v - v !== 0) throw new NonFiniteError('h', [b, t, i], v);
-      h[o + i] = v;
     }
   }
 }
@@ -154,7 +155,9 @@ export function workspace<N extends string>(K: Kernels, model: ElmanModel, batch
     work[n] = bufs[7 + i];
   });
   const inner: ElmanModel = { config: model.config, params: { U, W, bW, V, bV } };
-  return { model: inner, x, h0: batch.h0 ? h0 : null, work, release: () => K.release(bufs) };
+  // a result may be a work buffer itself unless the backend reuses its memory after release
+  const keep = K.reusesMemory ? (a: Float64Array) => a.slice() : (a: Float64Array) => a;
+  return { model: inner, x, h0: batch.h0 ? h0 : null, work, keep, release: () => K.release(bufs) };
 }
 
 export function forward(model: ElmanModel, batch: Batch, opts: RunOptions = {}): ForwardResult {
@@ -163,15 +166,15 @@ export function forward(model: ElmanModel, batch: Batch, opts: RunOptions = {}):
   const { hiddenSize: H, outputSize: C } = model.config;
   const { B, T } = batch;
   const rows = model.config.readout === 'all' ? B * T : B;
-  const ws = workspace(K, model, batch, { h: B * T * H, logits: rows * C });
+  const ws = workspace(K, model, batch, { h: B * T * H, hT: B * H, logits: rows * C, y: rows * C });
   try {
-    const { h, logits } = ws.work;
+    const { h, hT, logits, y } = ws.work;
     recur(ws.model, batch, K, ws.x, ws.h0, h, opts.check);
     readout(ws.model, K, h, B, T, logits);
     assertFinite('logits', logits, resultShapes(model.config, B, T).logits);
-    const y = new Float64Array(rows * C);
     softmaxRows(logits, rows, C, y);
-    return { h: h.slice(), hT: lastStep(h, B, T, H), logits: logits.slice(), y };
+    lastStep(h, B, T, H, hT);
+    return { h: ws.keep(h), hT: ws.keep(hT), logits: ws.keep(logits), y: ws.keep(y) };
   } finally {
     ws.release();
   }
@@ -184,10 +187,9 @@ export function loss(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
   return crossEntropy(f.logits, targets, n, model.config.outputSize);
 }
 
-export function lastStep(h: Float64Array, B: number, T: number, H: number): Float64Array {
-  const hT = new Float64Array(B * H);
+/** hT (B, H) = h[:, T−1]. */
+export function lastStep(h: Float64Array, B: number, T: number, H: number, hT: Float64Array): void {
   for (let b = 0; b < B; b++) hT.set(h.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
-  return hT;
 }
 
 /** da = dh ⊙ act'(a), with act' read off h: tanh' = 1 − h², relu' = [h > 0] (0 at exactly 0, as PyTorch). */

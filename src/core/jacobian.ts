@@ -58,7 +58,7 @@ export function jacobian(model: ElmanModel, batch: Batch, key: JacobianKey, opts
     }
     const shape = [B, T, H, ...(key === 'W.bias' ? [H] : [H, width])];
     assertFinite(`jacobian.${key}`, J, shape);
-    return J.slice();
+    return ws.keep(J);
   } finally {
     ws.release();
   }

@@ -143,7 +143,21 @@ function dotNT(
   if (i < M) {
     const a0 = aOff + i * lda;
     const c0 = cOff + i * ldc;
-    for (let j = 0; j < N; j++) {
+    let j = 0;
+    for (; j + 1 < N; j += 2) {
+      const b0 = bOff + j * ldb;
+      const b1 = b0 + ldb;
+      let s0 = 0;
+      let s1 = 0;
+      for (let k = 0; k < K; k++) {
+        const x = A[a0 + k];
+        s0 += x * B[b0 + k];
+        s1 += x * B[b1 + k];
+      }
+      C[c0 + j] += s0;
+      C[c0 + j + 1] += s1;
+    }
+    if (j < N) {
       const b0 = bOff + j * ldb;
       let s = 0;
       for (let k = 0; k < K; k++) s += A[a0 + k] * B[b0 + k];
@@ -154,7 +168,13 @@ function dotNT(
 
 export const jsKernels: Kernels = {
   name: 'js',
-  alloc: (lengths) => lengths.map((n) => new Float64Array(n)),
+  reusesMemory: false,
+  // one backing store per call, cut into views: a typed array allocation costs far more than a view
+  alloc: (lengths) => {
+    const all = new Float64Array(lengths.reduce((s, n) => s + n, 0));
+    let o = 0;
+    return lengths.map((n) => all.subarray(o, (o += n)));
+  },
   release: () => {},
   gemmNT: dotNT,
   gemmNN: (M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc) =>

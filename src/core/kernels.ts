@@ -6,6 +6,8 @@
 
 export interface Kernels {
   readonly name: string;
+  /** True when alloc hands out memory that later calls reuse, so results must be copied out before release. */
+  readonly reusesMemory: boolean;
   /** Zero-filled buffers that the kernels can address directly (a backend may place them in its own memory). */
   alloc(lengths: readonly number[]): Float64Array[];
   /** Gives back the buffers of the matching alloc, in reverse order of allocation. */

@@ -173,7 +173,11 @@ export const jsKernels: Kernels = {
   alloc: (lengths) => {
     const all = new Float64Array(lengths.reduce((s, n) => s + n, 0));
     let o = 0;
-    return lengths.map((n) => all.subarray(o, (o += n)));
+    return lengths.map((n) => {
+      const view = all.subarray(o, o + n);
+      o += n;
+      return view;
+    });
   },
   release: () => {},
   gemmNT: dotNT,

@@ -1,0 +1,72 @@
+// loadConfig(env): the only reader of process.env. Every setting, its default, and what it bounds.
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const int = (min: number) => z.coerce.number().int().min(min);
+const list = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+  )
+  .optional();
+
+export const ConfigSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(0).max(65535).default(3000),
+  UNROLL_DATA_DIR: z.string().default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Request bodies above this many bytes are a 413 before they are parsed. */
+  UNROLL_MAX_BODY_BYTES: int(1024).default(8 * 1024 * 1024),
+  /** Largest B·T·H·(d+H) a request may cost (multiply-adds of one forward pass); 413 above, before any work. */
+  UNROLL_MAX_COMPUTE_COST: int(1).default(1_000_000_000),
+  /** Largest number of elements a response tensor (a Jacobian, say) may hold; 413 above. */
+  UNROLL_MAX_OUTPUT_ELEMENTS: int(1).default(4_000_000),
+  /** Largest model (H·d + H² + H + C·H + C parameters), checked before weights are drawn or stored. */
+  UNROLL_MAX_PARAMS: int(1).default(8_388_608),
+  /** Requests cheaper than this run on the event loop (a message to a worker costs more); others go to the pool. */
+  UNROLL_INLINE_COST: int(0).default(2_000_000),
+  /** Worker threads for heavy requests and training runs; defaults to the number of cores. */
+  UNROLL_POOL_SIZE: int(1).default(Math.max(1, availableParallelism())),
+  /** Heavy requests waiting for a worker beyond this are answered 503 with Retry-After. */
+  UNROLL_POOL_MAX_QUEUE: int(0).default(64),
+  /** Bearer tokens for /v1 and /v2 (comma-separated); unset means open access. */
+  UNROLL_API_TOKENS: list,
+  /** Allowed CORS origins (comma-separated, or * for any); unset means no CORS headers. */
+  UNROLL_CORS_ORIGINS: list,
+});
+
+export type Config = Readonly<
+  Omit<z.infer<typeof ConfigSchema>, 'UNROLL_API_TOKENS' | 'UNROLL_CORS_ORIGINS'> & {
+    UNROLL_API_TOKENS: readonly string[];
+    UNROLL_CORS_ORIGINS: readonly string[];
+    /** UNROLL_DATA_DIR made absolute. */
+    dataDir: string;
+  }
+>;
+
+/** Parses the environment once; an invalid setting stops the process with the variable's name. */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<Config> = {},
+): Config {
+  const set = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => v !== undefined && v !== '' && k in ConfigSchema.shape),
+  );
+  const parsed = ConfigSchema.safeParse(set);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const c = parsed.data;
+  return Object.freeze({
+    ...c,
+    UNROLL_API_TOKENS: c.UNROLL_API_TOKENS ?? [],
+    UNROLL_CORS_ORIGINS: c.UNROLL_CORS_ORIGINS ?? [],
+    dataDir: resolve(c.UNROLL_DATA_DIR),
+    ...overrides,
+  });
+}

@@ -1,0 +1,5 @@
+// Versioned migrations, applied in order; PRAGMA user_version records how far a database has come.
+// Append only: a released migration never changes.
+import { models } from './001-models.js';
+
+export const MIGRATIONS: readonly string[] = [models];

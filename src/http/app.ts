@@ -1,0 +1,90 @@
+// buildApp(config, deps): the Fastify app with every plugin registered explicitly. It never listens,
+// so tests build one on :memory: and inject requests.
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { ModelService } from '../compute/models.js';
+import { type ComputePool, ComputeService } from '../compute/service.js';
+import type { Config } from '../config.js';
+import type { Kernels } from '../core/kernels.js';
+import { jsKernels } from '../core/kernels-js.js';
+import { ModelsRepo } from '../db/models.repo.js';
+import type { Db } from '../db/open.js';
+import { registerApiTokens } from './auth.js';
+import { registerDocs } from './docs.js';
+import { registerBodyLimitDrain, registerErrorHandling, validatorCompiler } from './errors.js';
+import { createMetrics, registerRequestMetrics } from './metrics.js';
+import { computeRoutes } from './routes/compute.js';
+import { modelRoutes } from './routes/models.js';
+import { opsRoutes } from './routes/ops.js';
+import type { Services } from './services.js';
+
+export interface AppDeps {
+  db: Db;
+  /** The worker pool; null runs everything inline (tests that do not exercise the pool). */
+  pool: ComputePool | null;
+  kernels?: Kernels;
+  /** pino options, or false for none (tests). */
+  logger?: boolean | Record<string, unknown>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}
+
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.LOG_LEVEL },
+    bodyLimit: config.UNROLL_MAX_BODY_BYTES,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // a client's slow trickle must not hold a socket forever
+    requestTimeout: 120_000,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app, config.UNROLL_MAX_BODY_BYTES);
+  registerBodyLimitDrain(app, config.UNROLL_MAX_BODY_BYTES);
+
+  const kernels = deps.kernels ?? jsKernels;
+  const metrics = createMetrics(() => deps.pool?.queueSize ?? 0);
+  const compute = new ComputeService(
+    {
+      maxCost: config.UNROLL_MAX_COMPUTE_COST,
+      maxOutputElements: config.UNROLL_MAX_OUTPUT_ELEMENTS,
+      inlineCost: config.UNROLL_INLINE_COST,
+    },
+    deps.pool,
+    kernels,
+    metrics.observeCompute,
+  );
+  const services: Services = {
+    config,
+    db: deps.db,
+    pool: deps.pool,
+    metrics,
+    compute,
+    models: new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS),
+    kernelsName: kernels.name,
+  };
+  app.decorate('services', services);
+
+  registerRequestMetrics(app, metrics);
+  await app.register(helmet, { global: true });
+  if (config.UNROLL_CORS_ORIGINS.length) {
+    await app.register(cors, {
+      origin: config.UNROLL_CORS_ORIGINS.includes('*') ? true : [...config.UNROLL_CORS_ORIGINS],
+    });
+  }
+  registerApiTokens(app, config.UNROLL_API_TOKENS);
+  await registerDocs(app);
+
+  await app.register(opsRoutes, { services });
+  await app.register(computeRoutes, { services });
+  await app.register(modelRoutes, { services });
+  return app;
+}

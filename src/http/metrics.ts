@@ -1,0 +1,48 @@
+// Prometheus metrics (prom-client), one registry per app: request latency per route, compute time,
+// pool queue depth, and Node's own (event-loop lag among them).
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  observeCompute(op: string, where: 'inline' | 'pool', seconds: number): void;
+}
+
+export function createMetrics(queueDepth: () => number): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+  const compute = new Histogram({
+    name: 'unroll_compute_seconds',
+    help: 'Time to run one compute task, by op and where it ran (inline on the event loop, or in the pool)',
+    labelNames: ['op', 'where'],
+    buckets: [1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'unroll_pool_queue_depth',
+    help: 'Compute tasks waiting for a worker',
+    registers: [registry],
+    collect() {
+      this.set(queueDepth());
+    },
+  });
+  return { registry, observeCompute: (op, where, s) => compute.observe({ op, where }, s) };
+}
+
+export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by route',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: [5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [metrics.registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // the route pattern, not the URL, so ids do not explode the label set
+    const route = request.routeOptions.url ?? 'unmatched';
+    duration.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+}

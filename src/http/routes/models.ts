@@ -1,0 +1,153 @@
+// Stored models: CRUD under /v1/models, and the compute routes on a stored model.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { weightsOf } from '../../compute/models.js';
+import { toTask } from '../../compute/requests.js';
+import type { StoredModel } from '../../db/models.repo.js';
+import {
+  BpttInput,
+  BpttResponse,
+  ForwardInput,
+  ForwardResponse,
+  GradcheckInput,
+  GradcheckResponse,
+  JacobianInput,
+  JacobianResponse,
+} from '../../schemas/compute.js';
+import { Weights } from '../../schemas/model.js';
+import { CreateModelBody, ListQuery, ModelDetail, ModelList, ModelParams } from '../../schemas/models.js';
+import { Problem, withProblems } from '../../schemas/problem.js';
+import type { Services } from '../services.js';
+import { clientGone } from '../signal.js';
+
+const summary = ({ params: _, ...s }: StoredModel) => s;
+const detail = (m: StoredModel) => ({ ...summary(m), weights: weightsOf(m.config, m.params) });
+
+export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
+  const { models, compute } = services;
+  const tags = ['models'];
+  const params = ModelParams;
+
+  app.post(
+    '/v1/models',
+    {
+      schema: {
+        tags,
+        summary: 'Store a model (weights or init.seed); 201 with its id',
+        body: CreateModelBody,
+        response: { ...withProblems(ModelDetail), 201: ModelDetail },
+      },
+    },
+    async (req, reply) => {
+      const m = models.create(req.body);
+      reply.code(201).header('location', `/v1/models/${m.id}`);
+      return detail(m);
+    },
+  );
+  app.get(
+    '/v1/models',
+    {
+      schema: {
+        tags,
+        summary: 'List stored models, newest first (without weights)',
+        querystring: ListQuery,
+        response: withProblems(ModelList),
+      },
+    },
+    async (req) => models.list(req.query.limit, req.query.offset),
+  );
+  app.get(
+    '/v1/models/:id',
+    {
+      schema: {
+        tags,
+        summary: 'A stored model with its weights, ready for torch.tensor and load_state_dict',
+        params,
+        response: withProblems(ModelDetail),
+      },
+    },
+    async (req) => detail(models.get(req.params.id)),
+  );
+  app.put(
+    '/v1/models/:id/weights',
+    {
+      schema: {
+        tags,
+        summary: 'Replace the weights (the body is the state_dict); the version goes up by one',
+        params,
+        body: Weights,
+        response: withProblems(ModelDetail),
+      },
+    },
+    async (req) => detail(models.updateWeights(req.params.id, req.body)),
+  );
+  app.delete(
+    '/v1/models/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a stored model',
+        params,
+        response: { 204: z.null().meta({ description: 'deleted' }), '4xx': Problem, '5xx': Problem },
+      },
+    },
+    async (req, reply) => {
+      models.delete(req.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  const ctags = ['models', 'compute'];
+  app.post(
+    '/v1/models/:id/forward',
+    {
+      schema: {
+        tags: ctags,
+        summary: 'Forward pass on a stored model (the /v1/forward body without model)',
+        params,
+        body: ForwardInput,
+        response: withProblems(ForwardResponse),
+      },
+    },
+    (req, reply) => compute.run(toTask('forward', models.get(req.params.id), req.body, true), clientGone(reply)),
+  );
+  app.post(
+    '/v1/models/:id/bptt',
+    {
+      schema: {
+        tags: ctags,
+        summary: 'BPTT on a stored model',
+        params,
+        body: BpttInput,
+        response: withProblems(BpttResponse),
+      },
+    },
+    (req, reply) => compute.run(toTask('bptt', models.get(req.params.id), req.body, true), clientGone(reply)),
+  );
+  app.post(
+    '/v1/models/:id/jacobian',
+    {
+      schema: {
+        tags: ctags,
+        summary: 'dh_t/dθ on a stored model',
+        params,
+        body: JacobianInput,
+        response: withProblems(JacobianResponse),
+      },
+    },
+    (req, reply) => compute.run(toTask('jacobian', models.get(req.params.id), req.body, true), clientGone(reply)),
+  );
+  app.post(
+    '/v1/models/:id/gradcheck',
+    {
+      schema: {
+        tags: ctags,
+        summary: 'gradcheck on a stored model',
+        params,
+        body: GradcheckInput,
+        response: withProblems(GradcheckResponse),
+      },
+    },
+    (req, reply) => compute.run(toTask('gradcheck', models.get(req.params.id), req.body, true), clientGone(reply)),
+  );
+};

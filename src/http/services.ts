@@ -1,0 +1,18 @@
+// What route plugins receive: the config and the services, built once in buildApp.
+
+import type { ModelService } from '../compute/models.js';
+import type { ComputePool, ComputeService } from '../compute/service.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/open.js';
+import type { Metrics } from './metrics.js';
+
+export interface Services {
+  config: Config;
+  db: Db;
+  pool: ComputePool | null;
+  metrics: Metrics;
+  compute: ComputeService;
+  models: ModelService;
+  /** Name of the kernel backend the inline path uses. */
+  kernelsName: string;
+}

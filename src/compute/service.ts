@@ -9,6 +9,8 @@ import { type ComputeTask, type OutputOf, outputElements, runTask, type TaskOutp
 export interface ComputePool {
   readonly threads: number;
   readonly queueSize: number;
+  /** Tasks a worker is computing now. */
+  readonly running: number;
   run(task: ComputeTask, signal?: AbortSignal): Promise<TaskOutput>;
   close(): Promise<void>;
 }

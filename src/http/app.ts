@@ -45,13 +45,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     // a client's slow trickle must not hold a socket forever
     requestTimeout: 120_000,
   }).withTypeProvider<ZodTypeProvider>();
+  // JSON only: a text/plain body is a 415 rather than a string that fails validation
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app, config.UNROLL_MAX_BODY_BYTES);
   registerBodyLimitDrain(app, config.UNROLL_MAX_BODY_BYTES);
 
   const kernels = deps.kernels ?? jsKernels;
-  const metrics = createMetrics(() => deps.pool?.queueSize ?? 0);
+  const metrics = createMetrics(() => ({ queued: deps.pool?.queueSize ?? 0, running: deps.pool?.running ?? 0 }));
   const compute = new ComputeService(
     {
       maxCost: config.UNROLL_MAX_COMPUTE_COST,

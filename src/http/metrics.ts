@@ -8,7 +8,7 @@ export interface Metrics {
   observeCompute(op: string, where: 'inline' | 'pool', seconds: number): void;
 }
 
-export function createMetrics(queueDepth: () => number): Metrics {
+export function createMetrics(pool: () => { queued: number; running: number }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   const compute = new Histogram({
@@ -23,7 +23,15 @@ export function createMetrics(queueDepth: () => number): Metrics {
     help: 'Compute tasks waiting for a worker',
     registers: [registry],
     collect() {
-      this.set(queueDepth());
+      this.set(pool().queued);
+    },
+  });
+  new Gauge({
+    name: 'unroll_pool_running',
+    help: 'Compute tasks a worker is running now',
+    registers: [registry],
+    collect() {
+      this.set(pool().running);
     },
   });
   return { registry, observeCompute: (op, where, s) => compute.observe({ op, where }, s) };

@@ -28,7 +28,7 @@ export type CreateModelBody = z.infer<typeof CreateModelBody>;
 export const ModelParams = z.strictObject({
   id: z.string().min(1).max(128).meta({ description: 'the model id (or its name)' }),
 });
-export const ListQuery = z.strictObject({
+export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });

@@ -13,6 +13,10 @@ export const Problem = z
   .meta({ id: 'Problem' });
 
 /** A route's responses: its success schema, and problem+json for every error. */
-export function withProblems<S extends z.ZodType>(ok: S, status: 200 | 201 = 200) {
-  return { [status]: ok, '4xx': Problem, '5xx': Problem } as { 200: S; '4xx': typeof Problem; '5xx': typeof Problem };
+export function withProblems<S extends z.ZodType>(ok: S) {
+  const problem = {
+    description: 'problem details (RFC 9457)',
+    content: { 'application/problem+json': { schema: Problem } },
+  };
+  return { 200: ok, '4xx': problem, '5xx': problem };
 }

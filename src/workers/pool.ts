@@ -1,4 +1,4 @@
-// The worker pool (piscina): heavy compute requests and training runs run here, never on the event loop.
+// The worker pool (piscina): heavy compute requests run here, never on the event loop.
 import { Piscina } from 'piscina';
 import type { ComputePool } from '../compute/service.js';
 import type { ComputeTask, TaskOutput } from '../compute/tasks.js';
@@ -22,28 +22,36 @@ export function createComputePool(opts: PoolOptions): ComputePool {
     ...workerEntry('compute.worker'),
     minThreads: opts.threads,
     maxThreads: opts.threads,
-    maxQueue: opts.maxQueue,
     idleTimeout: 60_000,
   });
+  // Admission is counted here rather than by piscina's maxQueue, which does not count the tasks that wait
+  // for a worker still starting up: every task beyond the threads is queued, whatever piscina's state.
+  let pending = 0; // submitted and not settled
   return {
     threads: opts.threads,
     get queueSize() {
-      return piscina.queueSize;
+      return Math.max(0, pending - opts.threads);
+    },
+    get running() {
+      return Math.min(pending, opts.threads);
     },
     async run(task: ComputeTask, signal?: AbortSignal): Promise<TaskOutput> {
+      if (pending >= opts.threads + opts.maxQueue) {
+        throw new AppError(
+          'overloaded',
+          `the compute queue is full (UNROLL_POOL_MAX_QUEUE = ${opts.maxQueue})`,
+          undefined,
+          { 'retry-after': '1' },
+        );
+      }
+      pending++;
       try {
         return (await piscina.run(task, { signal })) as TaskOutput;
       } catch (e) {
         if (signal?.aborted) throw new CancelledError('the client went away; its task was dropped');
-        if (e instanceof Error && /queue is at limit/i.test(e.message)) {
-          throw new AppError(
-            'overloaded',
-            `the compute queue is full (UNROLL_POOL_MAX_QUEUE = ${opts.maxQueue})`,
-            undefined,
-            { 'retry-after': '1' },
-          );
-        }
         throw e;
+      } finally {
+        pending--;
       }
     },
     close: () => piscina.destroy(),

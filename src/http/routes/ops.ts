@@ -28,7 +28,7 @@ export const opsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
           200: z.object({
             status: z.literal('ok'),
             database: z.string(),
-            pool: z.object({ threads: z.int(), queued: z.int() }),
+            pool: z.object({ threads: z.int(), queued: z.int(), running: z.int() }),
             kernels: z.string(),
           }),
         },
@@ -43,7 +43,7 @@ export const opsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
       return {
         status: 'ok' as const,
         database: services.db.name,
-        pool: { threads: services.pool.threads, queued: services.pool.queueSize },
+        pool: { threads: services.pool.threads, queued: services.pool.queueSize, running: services.pool.running },
         kernels: services.kernelsName,
       };
     },

@@ -76,7 +76,8 @@ describe('the image start command', () => {
   });
 
   it('serves, is ready with its pool, and writes its SQLite file to the data dir', async () => {
-    expect((await (await fetch(`${base}/ready`)).json()).status).toBe('ok');
+    const ready = (await (await fetch(`${base}/ready`)).json()) as { status: string };
+    expect(ready.status).toBe('ok');
     const r = await fetch(`${base}/v1/models`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -9,10 +9,15 @@ const dir = join(import.meta.dirname, '..', 'schemas');
 describe('the published contract in schemas/', () => {
   it('matches what src/schemas generates, file for file', async () => {
     const files = await generatedContract();
-    const onDisk = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    const onDisk = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     expect(onDisk, 'the set of files (run npm run schemas)').toEqual(Object.keys(files).sort());
     for (const [name, text] of Object.entries(files)) {
-      expect(readFileSync(join(dir, name), 'utf8') === text, `${name} drifted from src/schemas: run npm run schemas`).toBe(true);
+      expect(
+        readFileSync(join(dir, name), 'utf8') === text,
+        `${name} drifted from src/schemas: run npm run schemas`,
+      ).toBe(true);
     }
   });
 
@@ -22,6 +27,8 @@ describe('the published contract in schemas/', () => {
     expect(forward.properties.x.items.items.items).toEqual({ type: 'number' });
     expect(forward.required).toEqual(['model', 'x']);
     const openapi = JSON.parse(files['openapi.json']);
-    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/forward', '/v1/bptt', '/v1/jacobian', '/v1/gradcheck', '/v1/models']));
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining(['/v1/forward', '/v1/bptt', '/v1/jacobian', '/v1/gradcheck', '/v1/models']),
+    );
   });
 });

@@ -8,11 +8,24 @@ import './models.js';
 import './problem.js';
 
 /** Ids of the schemas a client receives; every other registered id is something a client sends. */
-export const RESPONSE_IDS = new Set(['ForwardResponse', 'BpttResponse', 'JacobianResponse', 'GradcheckResponse', 'ModelSummary', 'ModelDetail', 'ModelList', 'Problem']);
+export const RESPONSE_IDS = new Set([
+  'ForwardResponse',
+  'BpttResponse',
+  'JacobianResponse',
+  'GradcheckResponse',
+  'ModelSummary',
+  'ModelDetail',
+  'ModelList',
+  'Problem',
+]);
 
 /** Every published schema by file name, with $refs between files as relative URIs (./Id.json). */
 export function publishedSchemas(): Record<string, unknown> {
-  const opts = { target: 'draft-2020-12' as const, unrepresentable: 'any' as const, uri: (id: string) => `./${id}.json` };
+  const opts = {
+    target: 'draft-2020-12' as const,
+    unrepresentable: 'any' as const,
+    uri: (id: string) => `./${id}.json`,
+  };
   const input = z.toJSONSchema(z.globalRegistry, { ...opts, io: 'input' }).schemas;
   const output = z.toJSONSchema(z.globalRegistry, { ...opts, io: 'output' }).schemas;
   const files: Record<string, unknown> = {};

@@ -14,7 +14,11 @@ const app = await buildApp(config, { db, pool });
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error');
   else app.log.info({ signal }, 'shutting down');
+  // app.close() waits for in-flight requests; a keep-alive socket that goes idle after its last response
+  // would then hold it open until the keep-alive timeout, so idle sockets are swept while closing
+  const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
   await app.close();
+  clearInterval(sweep);
   await pool.close();
   db.close();
 });

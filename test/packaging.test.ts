@@ -87,9 +87,26 @@ describe('the image start command', () => {
     expect(readFileSync(join(dataDir, 'unroll.sqlite')).subarray(0, 15).toString()).toBe('SQLite format 3');
   });
 
-  it('shuts down gracefully on SIGTERM', async () => {
+  it('on SIGTERM, lets an in-flight request finish, then exits 0', async () => {
+    // about a second of BPTT in the pool
+    const heavy = {
+      model: { config: { inputSize: 1, hiddenSize: 384, outputSize: 2 }, init: { seed: 1 } },
+      x: Array.from({ length: 16 }, () => Array.from({ length: 100 }, () => [0.5])),
+      targets: Array.from({ length: 16 }, (_, i) => i % 2),
+    };
+    const inFlight = fetch(`${base}/v1/bptt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(heavy),
+    });
+    for (let running = 0; running === 0; ) {
+      running = ((await (await fetch(`${base}/ready`)).json()) as { pool: { running: number } }).pool.running;
+    }
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
+    const r = await inFlight;
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { loss: number }).loss).toBeGreaterThan(0);
     expect(await exited).toBe(0);
     expect(output).toMatch(/shutting down/);
   });

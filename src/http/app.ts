@@ -6,6 +6,8 @@ import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ModelService } from '../compute/models.js';
+import { SequenceStore } from '../compute/sequence-store.js';
+import { SequenceService } from '../compute/sequences.js';
 import { type ComputePool, ComputeService } from '../compute/service.js';
 import type { Config } from '../config.js';
 import type { Kernels } from '../core/kernels.js';
@@ -19,6 +21,7 @@ import { createMetrics, registerRequestMetrics } from './metrics.js';
 import { computeRoutes } from './routes/compute.js';
 import { modelRoutes } from './routes/models.js';
 import { opsRoutes } from './routes/ops.js';
+import { v2Routes } from './routes/v2.js';
 import type { Services } from './services.js';
 
 export interface AppDeps {
@@ -70,8 +73,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     compute,
     models: new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS),
     kernelsName: kernels.name,
+    sequences: new SequenceService(
+      new SequenceStore({
+        maxSequences: config.UNROLL_MAX_SEQUENCES,
+        idleMs: config.UNROLL_SEQUENCE_IDLE_SECONDS * 1000,
+        maxBytes: config.UNROLL_SEQUENCE_MAX_BYTES,
+      }),
+      compute,
+    ),
   };
   app.decorate('services', services);
+  services.sequences.store.startSweeper();
+  app.addHook('onClose', async () => services.sequences.close());
 
   registerRequestMetrics(app, metrics);
   await app.register(helmet, { global: true });
@@ -86,5 +99,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(opsRoutes, { services });
   await app.register(computeRoutes, { services });
   await app.register(modelRoutes, { services });
+  await app.register(v2Routes, { services, prefix: '/v2' });
   return app;
 }

@@ -46,7 +46,12 @@ export class InferenceService {
 
   /** Ready when the database answers and the pool (if any: null computes inline) has threads; else 503. */
   ready(): { ready: true } {
-    const row = this.deps.db.prepare('SELECT 1 AS one').get() as { one: number } | undefined;
+    let row: { one: number } | undefined;
+    try {
+      row = this.deps.db.prepare('SELECT 1 AS one').get() as { one: number } | undefined;
+    } catch {
+      // a closed or broken database is "not ready", not a server fault
+    }
     if (row?.one !== 1) throw new AppError('overloaded', 'the database does not answer');
     const pool = this.deps.pool;
     if (pool && pool.threads < 1) throw new AppError('overloaded', 'the worker pool is not running');

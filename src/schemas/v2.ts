@@ -86,6 +86,7 @@ function decodeData(data: unknown, shape: number[], datatype: string, ctx: Ctx):
     return null;
   }
   if (flat && data.length !== want) return null;
+  if (want === 0) return new Float64Array(0); // a shape with a 0 in it: the model says what it needs
   const packed = packNested(data, flat ? 1 : shape.length);
   if (!packed.ok) {
     ctx.addIssue({ code: 'custom', path: ['data', ...packed.path], message: packed.message });
@@ -119,7 +120,8 @@ export const InferInput = z
     shape: z.array(z.int().min(0).max(Number.MAX_SAFE_INTEGER)).max(MAX_RANK),
     datatype: z.string().max(MAX_NAME),
     parameters: Parameters.optional(),
-    data: z.unknown().meta({
+    // optional here so that a missing data gets decodeData's message about binary tensors
+    data: z.unknown().optional().meta({
       type: 'array',
       description: 'row-major tensor data, flat or nested like shape',
       items: {},

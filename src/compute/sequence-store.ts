@@ -59,7 +59,7 @@ export class SequenceStore {
 
   constructor(
     readonly limits: SequenceLimits,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   get size(): number {

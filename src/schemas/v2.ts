@@ -54,63 +54,48 @@ export interface InputTensor {
 
 type Ctx = z.core.$RefinementCtx<unknown>;
 
-/** Flat (rank 1) or nested exactly like `shape`, in row-major order; the numbers finite in the datatype. */
+/**
+ * Flat (rank 1) or nested exactly like `shape`, in row-major order, finite in the datatype. A Float64Array is
+ * flat data that arrived as binary (the binary tensor data extension, see http/v2-binary.ts).
+ */
 function decodeData(data: unknown, shape: number[], datatype: string, ctx: Ctx): Float64Array | null {
-  if (data === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['data'],
-      message: 'data is required (the binary tensor data extension is not supported)',
-    });
+  const issue = (path: (string | number)[], message: string) => {
+    ctx.addIssue({ code: 'custom', path, message });
     return null;
-  }
-  if (!Array.isArray(data)) {
-    ctx.addIssue({ code: 'custom', path: ['data'], message: 'data must be an array, flat or nested like shape' });
-    return null;
-  }
+  };
   const want = numel(shape);
-  const flat = data.length === 0 || !Array.isArray(data[0]);
+  const binary = data instanceof Float64Array;
+  const flat = binary || (Array.isArray(data) && (data.length === 0 || !Array.isArray(data[0])));
+  const count = flat ? (data as ArrayLike<unknown>).length : -1;
   // a count mismatch is worth reporting even for a datatype this server does not take
-  if (flat && data.length !== want)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['data'],
-      message: `data holds ${data.length} element${data.length === 1 ? '' : 's'}; shape [${shape}] needs ${want}`,
-    });
-  if (!(V2_DATATYPES as readonly string[]).includes(datatype)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['datatype'],
-      message: `datatype ${datatype} is not supported: send ${V2_DATATYPES.join(' or ')}`,
-    });
-    return null;
-  }
-  if (flat && data.length !== want) return null;
+  if (flat && count !== want)
+    issue(['data'], `data holds ${count} element${count === 1 ? '' : 's'}; shape [${shape}] needs ${want}`);
+  if (!(V2_DATATYPES as readonly string[]).includes(datatype))
+    return issue(['datatype'], `datatype ${datatype} is not supported: send ${V2_DATATYPES.join(' or ')}`);
+  if (data === undefined) return issue(['data'], 'data is required (or binary data, with binary_data_size)');
+  if (!binary && !Array.isArray(data)) return issue(['data'], 'data must be an array, flat or nested like shape');
+  if (flat && count !== want) return null;
   if (want === 0) return new Float64Array(0); // a shape with a 0 in it: the model says what it needs
-  const packed = packNested(data, flat ? 1 : shape.length);
-  if (!packed.ok) {
-    ctx.addIssue({ code: 'custom', path: ['data', ...packed.path], message: packed.message });
-    return null;
+  let out: Float64Array;
+  if (binary) out = data;
+  else {
+    const packed = packNested(data, flat ? 1 : shape.length);
+    if (!packed.ok) return issue(['data', ...packed.path], packed.message);
+    if (!flat && packed.shape.some((n, i) => n !== shape[i]))
+      return issue(
+        ['data'],
+        `nested data is [${packed.shape}] but shape is [${shape}]; send it flat or nested like shape`,
+      );
+    out = packed.data;
   }
-  if (!flat && packed.shape.some((n, i) => n !== shape[i])) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['data'],
-      message: `nested data is [${packed.shape}] but shape is [${shape}]; send it flat or nested like shape`,
-    });
-    return null;
+  const fp32 = datatype === 'FP32';
+  for (let i = 0; i < out.length; i++) {
+    const v = fp32 ? Math.fround(out[i]) : out[i];
+    // v − v is NaN exactly for ±Infinity and NaN (binary data can hold them; JSON numbers out of FP32 range too)
+    if (v - v !== 0)
+      return issue(['data', ...(flat ? [i] : unravel(i, shape))], `${out[i]} is not finite${fp32 ? ' in FP32' : ''}`);
+    out[i] = v;
   }
-  const out = packed.data;
-  if (datatype === 'FP32')
-    for (let i = 0; i < out.length; i++) {
-      const v = Math.fround(out[i]);
-      if (v - v !== 0) {
-        const at = flat ? [i] : unravel(i, shape);
-        ctx.addIssue({ code: 'custom', path: ['data', ...at], message: `${out[i]} is out of FP32 range` });
-        return null;
-      }
-      out[i] = v;
-    }
   return out;
 }
 

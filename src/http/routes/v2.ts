@@ -17,10 +17,12 @@ import {
 import { OPENAPI_INFO } from '../docs.js';
 import type { Services } from '../services.js';
 import { clientGone } from '../signal.js';
+import { registerBinaryInputs } from '../v2-binary.js';
 import { registerV2Errors } from '../v2-errors.js';
 
 export const v2Routes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   registerV2Errors(app, services.config.UNROLL_MAX_BODY_BYTES);
+  registerBinaryInputs(app);
   const oip = new InferenceService({
     models: services.models,
     sequences: services.sequences,

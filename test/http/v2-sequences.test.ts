@@ -95,6 +95,15 @@ describe('a sequence in chunks equals one /v1 forward', () => {
     expect(app.services.sequences.store.has(id, 'once')).toBe(false);
   });
 
+  it('/metrics shows the live sequences and their bytes of state', async () => {
+    const id = await storeModel(app, { d, H: 5, seed: 10 });
+    const before = app.services.sequences.store.size;
+    await infer(app, id, inferBody(makeX(B, 1, d), { parameters: { sequence_id: 'metered', sequence_start: true } }));
+    const text = (await app.inject({ url: '/metrics' })).body;
+    expect(text).toContain(`unroll_sequences_live ${before + 1}`);
+    expect(text).toMatch(/unroll_sequences_state_bytes \d+/);
+  });
+
   it('a chunk the model rejects leaves the sequence where it was', async () => {
     const id = await storeModel(app, { d, seed: 4 });
     const x = makeX(B, 4, d);

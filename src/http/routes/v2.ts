@@ -15,6 +15,7 @@ import {
   withV2Errors,
 } from '../../schemas/v2.js';
 import { OPENAPI_INFO } from '../docs.js';
+import { registerSequenceMetrics } from '../sequence-metrics.js';
 import type { Services } from '../services.js';
 import { clientGone } from '../signal.js';
 import { registerBinaryInputs } from '../v2-binary.js';
@@ -23,6 +24,7 @@ import { registerV2Errors } from '../v2-errors.js';
 export const v2Routes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   registerV2Errors(app, services.config.UNROLL_MAX_BODY_BYTES);
   registerBinaryInputs(app);
+  registerSequenceMetrics(services.metrics.registry, services.sequences.store);
   const oip = new InferenceService({
     models: services.models,
     sequences: services.sequences,

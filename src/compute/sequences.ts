@@ -1,5 +1,6 @@
 // Forward passes on a stored model, stateless or as one chunk of a stateful sequence: the chunk starts from
 // the sequence's last h and leaves its hT behind. /v2 infer calls it, and so can the WebSocket stream.
+import { CancelledError } from '../core/errors.js';
 import type { StoredModel } from '../db/models.repo.js';
 import type { SequenceFlags, SequenceStore } from './sequence-store.js';
 import type { ComputeService } from './service.js';
@@ -42,6 +43,8 @@ export class SequenceService {
     if (!sequence) return this.compute.run(task(null), signal);
     this.compute.admit(task(null));
     return this.store.step(model, sequence, B, async (h0) => {
+      // a client that left while its chunk waited for the one before must not move the state on unseen
+      if (signal?.aborted) throw new CancelledError('the client went away before its chunk ran');
       const out = await this.compute.run(task(h0), signal);
       // a copy: the result's hT may be a view of the whole call's buffer, which the state must not pin
       return { hT: out.hT.data.slice(), result: out };

@@ -1,7 +1,8 @@
 // Stateful sequences (Triton's sequence extension): the last h of each live sequence, kept between calls so
 // a client can feed an RNN one chunk or one timestep at a time. Bounded in count and bytes, evicted when
 // idle, serialized per sequence. Held in this process only: a sequence must stick to one replica.
-import { AppError } from '../errors.js';
+import type { AppError } from '../errors.js';
+import { sequenceErrors as errors } from './sequence-errors.js';
 
 export interface SequenceLimits {
   /** Live sequences at once (UNROLL_MAX_SEQUENCES). */
@@ -91,13 +92,7 @@ export class SequenceStore {
     for (;;) {
       const found = this.live(key);
       const e = found.entry ?? this.create(key, model, flags, B, found.expired);
-      if (e.pending >= MAX_PENDING_PER_SEQUENCE)
-        throw new AppError(
-          'overloaded',
-          `sequence_id "${flags.id}" already has ${e.pending} requests in flight; send its chunks one after another`,
-          undefined,
-          { 'retry-after': '1' },
-        );
+      if (e.pending >= MAX_PENDING_PER_SEQUENCE) throw errors.busy(flags.id, e.pending);
       e.pending++;
       const prev = e.tail;
       let release!: () => void;
@@ -127,7 +122,7 @@ export class SequenceStore {
     }
   }
 
-  /** Ends a sequence now (what sequence_end does after its chunk). False when it was not live. */
+  /** Ends a sequence now (what sequence_end does after its chunk). False when it was not live or is busy. */
   end(modelId: string, seqId: string): boolean {
     const key = keyOf(modelId, seqId);
     const e = this.live(key).entry;
@@ -180,13 +175,7 @@ export class SequenceStore {
     const bytes = stateBytes(B, model.config.hiddenSize);
     this.reserve(bytes);
     if (this.entries.size >= this.limits.maxSequences) this.sweep();
-    if (this.entries.size >= this.limits.maxSequences)
-      throw new AppError(
-        'overloaded',
-        `this instance holds UNROLL_MAX_SEQUENCES = ${this.limits.maxSequences} live sequences; end one with sequence_end, or retry once idle ones expire (UNROLL_SEQUENCE_IDLE_SECONDS = ${this.limits.idleMs / 1000})`,
-        undefined,
-        { 'retry-after': String(Math.ceil(this.limits.idleMs / 1000)) },
-      );
+    if (this.entries.size >= this.limits.maxSequences) throw errors.full(this.limits);
     const e: Entry = {
       version: model.version,
       B,
@@ -204,19 +193,9 @@ export class SequenceStore {
   /** Refuses state that cannot fit: alone above the budget is the client's problem, with others it is load. */
   private reserve(bytes: number, freed = 0): void {
     const max = this.limits.maxBytes;
-    if (bytes > max)
-      throw new AppError(
-        'too-expensive',
-        `a sequence with this batch keeps ${bytes} bytes of state (B·H float64), above UNROLL_SEQUENCE_MAX_BYTES = ${max}`,
-      );
+    if (bytes > max) throw errors.tooLarge(this.limits, bytes);
     if (this.bytes - freed + bytes > max) this.sweep();
-    if (this.bytes - freed + bytes > max)
-      throw new AppError(
-        'overloaded',
-        `live sequences hold ${this.bytes} bytes of state; ${bytes} more would pass UNROLL_SEQUENCE_MAX_BYTES = ${max}`,
-        undefined,
-        { 'retry-after': String(Math.ceil(this.limits.idleMs / 1000)) },
-      );
+    if (this.bytes - freed + bytes > max) throw errors.overBudget(this.limits, this.bytes, bytes);
   }
 
   /** The state this chunk starts from, after checking that it belongs to these weights and this batch. */
@@ -227,16 +206,8 @@ export class SequenceStore {
       return null;
     }
     if (e.h === null) throw this.unknown(model, flags.id, false);
-    if (e.version !== model.version)
-      throw new AppError(
-        'invalid-request',
-        `the weights of model "${name}" changed (version ${e.version} → ${model.version}) since sequence_id "${flags.id}" started; start it again with sequence_start`,
-      );
-    if (e.B !== B)
-      throw new AppError(
-        'invalid-request',
-        `sequence_id "${flags.id}" runs a batch of B = ${e.B}; this chunk has B = ${B}`,
-      );
+    if (e.version !== model.version) throw errors.newWeights(name, flags.id, e.version, model.version);
+    if (e.B !== B) throw errors.otherBatch(flags.id, e.B, B);
     return e.h;
   }
 
@@ -260,13 +231,6 @@ export class SequenceStore {
   }
 
   private unknown(model: SequenceModel, seqId: string, expired: boolean): AppError {
-    const name = model.name ?? model.id;
-    const why = expired
-      ? `it expired after more than ${this.limits.idleMs / 1000} s idle (UNROLL_SEQUENCE_IDLE_SECONDS)`
-      : 'it was never started, has ended, or expired';
-    return new AppError(
-      'invalid-request',
-      `sequence_id "${seqId}" is not a live sequence of model "${name}": ${why}; send sequence_start: true to start it (sequences live on one instance)`,
-    );
+    return errors.unknown(this.limits, model.name ?? model.id, seqId, expired);
   }
 }

@@ -6,7 +6,6 @@ import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ModelService } from '../compute/models.js';
-import { SequenceStore } from '../compute/sequence-store.js';
 import { SequenceService } from '../compute/sequences.js';
 import { type ComputePool, ComputeService } from '../compute/service.js';
 import type { Config } from '../config.js';
@@ -73,17 +72,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     compute,
     models: new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS),
     kernelsName: kernels.name,
-    sequences: new SequenceService(
-      new SequenceStore({
-        maxSequences: config.UNROLL_MAX_SEQUENCES,
-        idleMs: config.UNROLL_SEQUENCE_IDLE_SECONDS * 1000,
-        maxBytes: config.UNROLL_SEQUENCE_MAX_BYTES,
-      }),
-      compute,
-    ),
+    sequences: SequenceService.fromConfig(config, compute),
   };
   app.decorate('services', services);
-  services.sequences.store.startSweeper();
   app.addHook('onClose', async () => services.sequences.close());
 
   registerRequestMetrics(app, metrics);

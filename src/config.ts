@@ -37,6 +37,12 @@ export const ConfigSchema = z.object({
   UNROLL_API_TOKENS: list,
   /** Allowed CORS origins (comma-separated, or * for any); unset means no CORS headers. */
   UNROLL_CORS_ORIGINS: list,
+  /** Live stateful sequences (/v2 sequence_id) this instance holds at once; a new one beyond is a 503. */
+  UNROLL_MAX_SEQUENCES: int(1).default(1024),
+  /** A sequence not fed for this many seconds is evicted; its sequence_id is then unknown (400). */
+  UNROLL_SEQUENCE_IDLE_SECONDS: z.coerce.number().positive().default(60),
+  /** Bytes of hidden state (B·H float64 per sequence) all live sequences may hold together; 503 above. */
+  UNROLL_SEQUENCE_MAX_BYTES: int(1).default(256 * 1024 * 1024),
 });
 
 export type Config = Readonly<

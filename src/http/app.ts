@@ -6,6 +6,7 @@ import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ModelService } from '../compute/models.js';
+import { SequenceService } from '../compute/sequences.js';
 import { type ComputePool, ComputeService } from '../compute/service.js';
 import type { Config } from '../config.js';
 import type { Kernels } from '../core/kernels.js';
@@ -19,6 +20,7 @@ import { createMetrics, registerRequestMetrics } from './metrics.js';
 import { computeRoutes } from './routes/compute.js';
 import { modelRoutes } from './routes/models.js';
 import { opsRoutes } from './routes/ops.js';
+import { v2Routes } from './routes/v2.js';
 import type { Services } from './services.js';
 
 export interface AppDeps {
@@ -72,8 +74,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     compute,
     models: new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS),
     kernelsName: kernels.name,
+    sequences: SequenceService.fromConfig(config, compute),
   };
   app.decorate('services', services);
+  app.addHook('onClose', async () => services.sequences.close());
 
   registerRequestMetrics(app, metrics);
   await app.register(helmet, { global: true });
@@ -88,5 +92,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(opsRoutes, { services });
   await app.register(computeRoutes, { services });
   await app.register(modelRoutes, { services });
+  await app.register(v2Routes, { services, prefix: '/v2' });
   return app;
 }

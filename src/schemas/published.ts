@@ -6,6 +6,7 @@ import './compute.js';
 import './model.js';
 import './models.js';
 import './problem.js';
+import './v2.js';
 
 /** Ids of the schemas a client receives; every other registered id is something a client sends. */
 export const RESPONSE_IDS = new Set([

@@ -4,6 +4,7 @@ import type { ModelService } from '../compute/models.js';
 import type { ComputePool, ComputeService } from '../compute/service.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/open.js';
+import type { GradingService } from '../grading/service.js';
 import type { Metrics } from './metrics.js';
 
 export interface Services {
@@ -13,6 +14,7 @@ export interface Services {
   metrics: Metrics;
   compute: ComputeService;
   models: ModelService;
+  grading: GradingService;
   /** Name of the kernel backend the inline path uses. */
   kernelsName: string;
 }

@@ -1,6 +1,8 @@
 // What a question can ask for, the shape of each answer, and a problem's reference values, computed once each.
 import { type BpttResult, bptt } from '../core/bptt.js';
+import { type ForwardResult, forward } from '../core/elman.js';
 import { JACOBIAN_KEYS, type JacobianKey, jacobian } from '../core/jacobian.js';
+import { crossEntropy } from '../core/loss.js';
 import { type ElmanConfig, type ElmanModel, PARAM_OF, WEIGHT_KEYS, type WeightKey } from '../core/model.js';
 
 export const QUANTITIES = [
@@ -75,11 +77,13 @@ export function quantityShape(c: ElmanConfig, B: number, T: number, q: Quantity)
 }
 
 /**
- * The values of every quantity for one problem, each computed at most once: one BPTT (with dx) gives
- * everything but the Jacobians, which are computed per key when asked for. `truncate` computes the
- * gradients of truncated BPTT instead (what the mistake catalogue needs for a one-step gradient).
+ * The values of every quantity for one problem, each computed at most once: a forward pass gives the
+ * outputs and the loss, one BPTT (run only when a gradient is asked for) everything else but the
+ * Jacobians, which are computed per key. `truncate` computes the gradients of truncated BPTT instead
+ * (what the mistake catalogue needs for a one-step gradient).
  */
 export class Solution {
+  private fwd?: ForwardResult;
   private run?: BpttResult;
   private readonly jac = new Map<JacobianKey, Float64Array>();
 
@@ -88,9 +92,19 @@ export class Solution {
     private readonly truncate?: number,
   ) {}
 
-  private get result(): BpttResult {
+  private get batch() {
+    return { x: this.problem.x, B: this.problem.B, T: this.problem.T };
+  }
+
+  private get forward(): ForwardResult {
+    this.fwd ??= this.run ?? forward(this.problem.model, this.batch);
+    return this.fwd;
+  }
+
+  private backward(wantDx: boolean): BpttResult {
     const p = this.problem;
-    this.run ??= bptt(p.model, { x: p.x, B: p.B, T: p.T }, p.targets, { truncate: this.truncate, wantDx: true });
+    if (!this.run || (wantDx && !this.run.dx))
+      this.run = bptt(p.model, this.batch, p.targets, { truncate: this.truncate, wantDx });
     return this.run;
   }
 
@@ -101,28 +115,28 @@ export class Solution {
     const v = (data: Float64Array): Value => ({ data, shape });
     switch (q) {
       case 'y.shape':
-        return {
-          data: Float64Array.from(config.readout === 'all' ? [B, T, config.outputSize] : [B, config.outputSize]),
-          shape,
-        };
+        return v(Float64Array.from(config.readout === 'all' ? [B, T, config.outputSize] : [B, config.outputSize]));
       case 'y':
       case 'logits':
       case 'h':
       case 'hT':
+        return v(this.forward[q]);
+      case 'loss': {
+        const n = predictions(this.problem);
+        return v(Float64Array.of(crossEntropy(this.forward.logits, this.problem.targets, n, config.outputSize)));
+      }
       case 'dh':
       case 'dh0':
-        return v(this.result[q]);
+        return v(this.backward(false)[q]);
       case 'dx':
-        return v(this.result.dx!);
-      case 'loss':
-        return v(Float64Array.of(this.result.loss));
+        return v(this.backward(true).dx!);
       default: {
-        if (q.startsWith('grads.')) return v(this.result.grads[PARAM_OF[q.slice('grads.'.length) as WeightKey]]);
+        if (q.startsWith('grads.'))
+          return v(this.backward(false).grads[PARAM_OF[q.slice('grads.'.length) as WeightKey]]);
         const key = q.slice('jacobian.'.length) as JacobianKey;
         let J = this.jac.get(key);
         if (!J) {
-          const p = this.problem;
-          J = jacobian(p.model, { x: p.x, B: p.B, T: p.T }, key);
+          J = jacobian(this.problem.model, this.batch, key);
           this.jac.set(key, J);
         }
         return v(J);

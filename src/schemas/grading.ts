@@ -105,12 +105,36 @@ export const ProblemResponse = z
   })
   .meta({ id: 'Problem' });
 
+/** Deepest nesting an answer may have: a Jacobian has rank 5, and a few more axes of length 1 are read as the same layout. */
+export const MAX_ANSWER_DEPTH = 8;
+
+/** Whether arrays nest deeper than `limit` anywhere in v (iteratively: a deep answer must not overflow the stack). */
+function nestsDeeperThan(v: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length) {
+    const [x, depth] = stack.pop()!;
+    if (!Array.isArray(x)) continue;
+    if (depth + 1 > limit) return true;
+    for (const e of x) if (Array.isArray(e)) stack.push([e, depth + 1]);
+  }
+  return false;
+}
+
 export const SubmissionBody = z
   .strictObject({
     student: StudentId,
     answers: z
       .record(z.string(), z.unknown())
       .meta({ description: '{questionId: number | nested array}; an absent or null answer is "missing"' }),
+  })
+  .superRefine((b, ctx) => {
+    for (const [k, v] of Object.entries(b.answers))
+      if (nestsDeeperThan(v, MAX_ANSWER_DEPTH))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['answers', k],
+          message: `an answer nests at most ${MAX_ANSWER_DEPTH} lists deep`,
+        });
   })
   .meta({ id: 'SubmissionBody' });
 export type SubmissionBody = z.infer<typeof SubmissionBody>;

@@ -274,3 +274,68 @@ describe('the instructor’s export', () => {
     expect(lines[1]).toMatch(/^[0-9a-f-]{36},hal,[^,]+,5,5,1,2,1,1$/);
   });
 });
+
+describe('hostile submissions', () => {
+  it('400 naming the answer for lists nested deeper than any quantity (not a stack overflow)', async () => {
+    const p = await problemOf(ex2, 'ivy');
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const r = await app.inject({
+      method: 'POST',
+      url: `/v1/assignments/${ex2}/submissions`,
+      headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/json' },
+      payload: `{"student":"ivy","answers":{"y":${deep}}}`,
+    });
+    expect(r.statusCode).toBe(400);
+    expect(r.json().issues[0].path).toEqual(['answers', 'y']);
+  });
+
+  it('a long answer of the wrong shape is malformed, not an error', async () => {
+    const p = await problemOf(ex2, 'ivy');
+    const r = await submit(ex2, p.token, {
+      student: 'ivy',
+      answers: { hT: Array.from({ length: 100_000 }, () => [0.5]) },
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.json().questions[2].status).toBe('malformed');
+  });
+});
+
+describe('with UNROLL_API_TOKENS set', () => {
+  it('the grading routes still take instructor and student tokens; /v1/trace needs an API token', async () => {
+    const locked = await testApp({ env: { UNROLL_INSTRUCTOR_TOKENS: TEACHER, UNROLL_API_TOKENS: 'api' } });
+    try {
+      const a = await locked.inject({
+        method: 'POST',
+        url: '/v1/assignments',
+        headers: teacher,
+        payload: { preset: 'sheet-ex3' },
+      });
+      expect(a.statusCode).toBe(201);
+      const id = a.json().id;
+      const p = (
+        await locked.inject({ method: 'GET', url: `/v1/assignments/${id}/problems/jo`, headers: teacher })
+      ).json();
+      const s = await locked.inject({
+        method: 'POST',
+        url: `/v1/assignments/${id}/submissions`,
+        headers: { authorization: `Bearer ${p.token}` },
+        payload: { student: 'jo', answers: {} },
+      });
+      expect(s.statusCode).toBe(200);
+      const body = { model: { config: { inputSize: 1, hiddenSize: 1, outputSize: 2 }, init: { seed: 1 } }, x: [[[1]]] };
+      expect((await locked.inject({ method: 'POST', url: '/v1/trace', payload: body })).statusCode).toBe(401);
+      const ok = await locked.inject({
+        method: 'POST',
+        url: '/v1/trace',
+        headers: { authorization: 'Bearer api' },
+        payload: body,
+      });
+      expect(ok.statusCode).toBe(200);
+      expect((await locked.inject({ method: 'GET', url: '/openapi.json' })).json().paths).toHaveProperty(
+        '/v1/assignments/{id}/submissions',
+      );
+    } finally {
+      await locked.close();
+    }
+  });
+});

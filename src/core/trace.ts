@@ -200,21 +200,3 @@ function reverseSweep(nodes: TraceNode[], output: number): void {
     }
   }
 }
-
-/** The sheet's line for a node: "w_1 = x_0", "w_3 = w_1·w_2", "w_4 = tanh(w_3) = h_0". */
-export function expression(n: TraceNode): string {
-  const w = (id: number) => `w_${id}`;
-  const [a, b] = n.inputs.map(w);
-  const rhs =
-    n.op === 'input' || n.op === 'param'
-      ? n.name!
-      : n.op === 'mul'
-        ? `${a}·${b}`
-        : n.op === 'add'
-          ? n.inputs.map(w).join(' + ')
-          : n.op === 'sub'
-            ? `${a} − ${b}`
-            : `${n.op}(${n.inputs.map(w).join(', ')})`;
-  const named = n.name && n.op !== 'input' && n.op !== 'param' ? ` = ${n.name}` : '';
-  return `${w(n.id)} = ${rhs}${named}`;
-}

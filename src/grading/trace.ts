@@ -2,7 +2,7 @@
 // d output / d weight in the weights' shapes, and the same graph as Graphviz DOT.
 import { materialize } from '../compute/models.js';
 import { type ElmanConfig, PARAM_OF, WEIGHT_KEYS, type WeightKey, weightShapes } from '../core/model.js';
-import { expression, type TraceNode, type TraceSeed, trace } from '../core/trace.js';
+import { type TraceNode, type TraceSeed, trace } from '../core/trace.js';
 import { Tensor } from '../schemas/tensor.js';
 import type { TraceBody } from '../schemas/trace.js';
 
@@ -73,4 +73,22 @@ export function toDot(nodes: readonly TraceNode[], output: number, config: Elman
   for (const n of nodes) for (const i of n.inputs) lines.push(`  ${w(i)} -> ${w(n.id)};`);
   lines.push('}');
   return `${lines.join('\n')}\n`;
+}
+
+/** The sheet's line for a node: "w_1 = x_0", "w_3 = w_1·w_2", "w_4 = tanh(w_3) = h_0". */
+export function expression(n: TraceNode): string {
+  const w = (id: number) => `w_${id}`;
+  const [a, b] = n.inputs.map(w);
+  const rhs =
+    n.op === 'input' || n.op === 'param'
+      ? n.name!
+      : n.op === 'mul'
+        ? `${a}·${b}`
+        : n.op === 'add'
+          ? n.inputs.map(w).join(' + ')
+          : n.op === 'sub'
+            ? `${a} − ${b}`
+            : `${n.op}(${n.inputs.map(w).join(', ')})`;
+  const named = n.name && n.op !== 'input' && n.op !== 'param' ? ` = ${n.name}` : '';
+  return `${w(n.id)} = ${rhs}${named}`;
 }

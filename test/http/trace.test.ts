@@ -144,6 +144,22 @@ describe('POST /v1/trace limits', () => {
     expect(r.json().issues.map((i: { path: unknown }) => i.path)).toContainEqual(path);
   });
 
+  it('422 naming the node when a value overflows', async () => {
+    const huge = {
+      config: { inputSize: 1, hiddenSize: 1, outputSize: 2, activation: 'relu' },
+      weights: {
+        'U.weight': [[1e300]],
+        'W.weight': [[1e300]],
+        'W.bias': [0],
+        'V.weight': [[1], [1]],
+        'V.bias': [0, 0],
+      },
+    };
+    const r = await post({ model: huge, x: [[[1e300]]] });
+    expect(r.statusCode).toBe(422);
+    expect(r.json().issues[0].path).toEqual(['trace', 3]);
+  });
+
   it('the largest trace (every size 4, T = 6, at the loss) is answered', async () => {
     const big = { config: { inputSize: 4, hiddenSize: 4, outputSize: 4, readout: 'all' }, init: { seed: 2 } };
     const x = Array.from({ length: 4 }, () => Array.from({ length: 6 }, () => [0.1, -0.2, 0.3, 0.4]));

@@ -5,6 +5,7 @@ import type { SequenceService } from '../compute/sequences.js';
 import type { ComputePool, ComputeService } from '../compute/service.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/open.js';
+import type { GradingService } from '../grading/service.js';
 import type { Metrics } from './metrics.js';
 
 export interface Services {
@@ -16,6 +17,7 @@ export interface Services {
   models: ModelService;
   /** Forward passes as chunks of stateful sequences (/v2 sequence_id; the stream's stateful mode). */
   sequences: SequenceService;
+  grading: GradingService;
   /** Name of the kernel backend the inline path uses. */
   kernelsName: string;
 }

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ModelService } from '../compute/models.js';
@@ -12,6 +13,7 @@ import type { Kernels } from '../core/kernels.js';
 import { jsKernels } from '../core/kernels-js.js';
 import { ModelsRepo } from '../db/models.repo.js';
 import type { Db } from '../db/open.js';
+import { createRunManager } from '../training/index.js';
 import { registerApiTokens } from './auth.js';
 import { registerDocs } from './docs.js';
 import { registerBodyLimitDrain, registerErrorHandling, validatorCompiler } from './errors.js';
@@ -19,6 +21,8 @@ import { createMetrics, registerRequestMetrics } from './metrics.js';
 import { computeRoutes } from './routes/compute.js';
 import { modelRoutes } from './routes/models.js';
 import { opsRoutes } from './routes/ops.js';
+import { runRoutes } from './routes/runs.js';
+import { streamRoutes } from './routes/stream.js';
 import type { Services } from './services.js';
 
 export interface AppDeps {
@@ -62,16 +66,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     kernels,
     metrics.observeCompute,
   );
+  const models = new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS);
   const services: Services = {
     config,
     db: deps.db,
     pool: deps.pool,
     metrics,
     compute,
-    models: new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS),
+    models,
+    runs: createRunManager(config, deps.db, models, app.log),
     kernelsName: kernels.name,
   };
   app.decorate('services', services);
+  // runs stop (recorded failed) before whoever owns the database closes it
+  app.addHook('onClose', async () => {
+    await services.runs.close();
+  });
 
   registerRequestMetrics(app, metrics);
   await app.register(helmet, { global: true });
@@ -82,9 +92,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   }
   registerApiTokens(app, config.UNROLL_API_TOKENS);
   await registerDocs(app);
+  await app.register(websocket, { options: { maxPayload: config.UNROLL_WS_MAX_PAYLOAD } });
 
   await app.register(opsRoutes, { services });
   await app.register(computeRoutes, { services });
   await app.register(modelRoutes, { services });
+  await app.register(streamRoutes, { services });
+  await app.register(runRoutes, { services });
   return app;
 }

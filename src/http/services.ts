@@ -4,6 +4,7 @@ import type { ModelService } from '../compute/models.js';
 import type { ComputePool, ComputeService } from '../compute/service.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/open.js';
+import type { RunManager } from '../training/manager.js';
 import type { Metrics } from './metrics.js';
 
 export interface Services {
@@ -13,6 +14,8 @@ export interface Services {
   metrics: Metrics;
   compute: ComputeService;
   models: ModelService;
+  /** Training runs: the queue, the run pool, the event logs and their followers. */
+  runs: RunManager;
   /** Name of the kernel backend the inline path uses. */
   kernelsName: string;
 }

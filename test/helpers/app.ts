@@ -17,7 +17,9 @@ export interface TestAppOptions {
 export async function testApp(opts: TestAppOptions = {}): Promise<FastifyInstance> {
   const config: Config = loadConfig({ LOG_LEVEL: 'silent', ...opts.env });
   const db = openDatabase(opts.dataDir ?? ':memory:');
-  const pool = opts.poolThreads ? createComputePool({ threads: opts.poolThreads, maxQueue: config.UNROLL_POOL_MAX_QUEUE }) : null;
+  const pool = opts.poolThreads
+    ? createComputePool({ threads: opts.poolThreads, maxQueue: config.UNROLL_POOL_MAX_QUEUE })
+    : null;
   const app = await buildApp(config, { db, pool, logger: false });
   app.addHook('onClose', async () => {
     await pool?.close();

@@ -26,11 +26,17 @@ describe.each(oracleCases())('POST /v1 on $name', (c) => {
   });
 
   it('bptt returns loss and grads as PyTorch', async () => {
-    const r = await post('/v1/bptt', { ...common, targets: c.request.targets, ...(c.request.truncate ? { truncate: c.request.truncate } : {}), include: ['dh', 'dx', 'dh0'] });
+    const r = await post('/v1/bptt', {
+      ...common,
+      targets: c.request.targets,
+      ...(c.request.truncate ? { truncate: c.request.truncate } : {}),
+      include: ['dh', 'dx', 'dh0'],
+    });
     expect(r.statusCode).toBe(200);
     const body = r.json();
     expect(maxRelErr([body.loss], [c.expected.loss as number])).toBeLessThan(1e-9);
-    for (const k of Object.keys(c.expected.grads ?? {})) expect(maxRelErr(flat(body.grads[k]), flat(c.expected.grads?.[k])), k).toBeLessThan(1e-9);
+    for (const k of Object.keys(c.expected.grads ?? {}))
+      expect(maxRelErr(flat(body.grads[k]), flat(c.expected.grads?.[k])), k).toBeLessThan(1e-9);
     if (c.expected.dx) expect(maxRelErr(flat(body.dx), flat(c.expected.dx))).toBeLessThan(1e-9);
   });
 });

@@ -25,6 +25,9 @@ export function createComputePool(opts: PoolOptions): ComputePool {
     maxQueue: opts.maxQueue,
     idleTimeout: 60_000,
   });
+  // an aborted task whose result was already on its way makes piscina emit 'error' (an unknown task id);
+  // the task was settled by its abort, and without a listener the emit would crash the process
+  piscina.on('error', () => {});
   return {
     threads: opts.threads,
     get queueSize() {

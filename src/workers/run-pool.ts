@@ -34,6 +34,8 @@ export function createRunPool(threads: number): RunPool {
     maxQueue: threads,
     idleTimeout: IDLE_MS,
   });
+  // a terminated run whose last message was on its way: already settled (see createComputePool)
+  piscina.on('error', () => {});
   return {
     threads,
     start(task) {

@@ -78,8 +78,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     kernelsName: kernels.name,
   };
   app.decorate('services', services);
-  // runs stop (recorded failed) before whoever owns the database closes it
-  app.addHook('onClose', async () => {
+  // runs stop (recorded failed) in preClose: every onClose hook, the database's owner's among them, comes after
+  app.addHook('preClose', async () => {
     await services.runs.close();
   });
 

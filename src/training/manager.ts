@@ -6,10 +6,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ElmanConfig, Params } from '../core/model.js';
 import type { RunsRepo, StoredEvent } from '../db/runs.repo.js';
 import { AppError } from '../errors.js';
-import { type CreateRunBody, FINAL_STATUSES, type Run, type RunStatus, type StatusFrame } from '../schemas/runs.js';
+import { type CreateRunBody, FINAL_STATUSES, type Run, type RunStatus } from '../schemas/runs.js';
 import type { RunHandle, RunPool } from '../workers/run-pool.js';
-import { RunHub } from './hub.js';
-import type { Evaluation, EventOut } from './loop.js';
+import type { RunHub } from './hub.js';
+import { type Outcome, RunLog } from './log.js';
 import { CONTROL, type WorkerMessage } from './protocol.js';
 import { type RunLimits, resolveRun } from './spec.js';
 
@@ -41,13 +41,10 @@ interface Active {
   resolve: () => void;
 }
 
-type Outcome = { status: RunStatus; step: number; reason?: string; modelId?: string; evaluation?: Evaluation | null };
-
 export class RunManager {
-  readonly hub = new RunHub();
+  private readonly log: RunLog;
   private readonly queue: string[] = [];
   private readonly active = new Map<string, Active>();
-  private readonly lastSeqs = new Map<string, number>();
   private closing = false;
 
   constructor(
@@ -55,14 +52,21 @@ export class RunManager {
     private readonly models: ModelAccess,
     private readonly pool: RunPool,
     private readonly opts: RunManagerOptions,
-    private readonly log?: FastifyBaseLogger,
-  ) {}
+    private readonly logger?: FastifyBaseLogger,
+  ) {
+    this.log = new RunLog(repo);
+  }
+
+  /** Who follows which run (the live half of GET /v1/runs/:id/events). */
+  get hub(): RunHub {
+    return this.log.hub;
+  }
 
   /** After a restart: a run left `running` died with the old process (failed, with the reason); queued runs queue again. */
   recover(): void {
     for (const id of this.repo.idsWithStatus('running')) {
       const step = this.repo.get(id)?.step ?? 0;
-      this.record(id, {
+      this.log.finish(id, {
         status: 'failed',
         step,
         reason: `the server stopped while this run was training (at step ${step}); runs are not resumed`,
@@ -86,7 +90,7 @@ export class RunManager {
     const id = randomUUID();
     const task = r.spec.source.kind === 'task' ? r.spec.source.name : null;
     this.repo.insert({ id, name: body.name ?? null, task, ...r });
-    this.status(id, { event: 'status', status: 'queued', step: 0 });
+    this.log.status(id, { event: 'status', status: 'queued', step: 0 });
     this.queue.push(id);
     // after the 202 is on its way: the answer says queued, and is
     setImmediate(() => this.pump());
@@ -118,7 +122,7 @@ export class RunManager {
     if (run.status === 'cancelled') return run;
     if (run.status === 'queued') {
       this.queue.splice(this.queue.indexOf(id), 1);
-      this.record(id, { status: 'cancelled', step: 0, reason: 'cancelled before it started' });
+      this.log.finish(id, { status: 'cancelled', step: 0, reason: 'cancelled before it started' });
       return this.get(id);
     }
     const a = this.active.get(id);
@@ -165,7 +169,7 @@ export class RunManager {
     const inputs = spec && this.repo.inputs(id, spec.config);
     if (!inputs) return; // deleted while queued
     this.repo.markRunning(id);
-    this.status(id, { event: 'status', status: 'running', step: 0 });
+    this.log.status(id, { event: 'status', status: 'running', step: 0 });
     const handle = this.pool.start({ runId: id, ...inputs });
     let resolve!: () => void;
     const done = new Promise<void>((r) => {
@@ -182,7 +186,7 @@ export class RunManager {
           RESULT_GRACE_MS,
         ),
       (err) => {
-        if (!a.stop) this.log?.error({ err, runId: id }, 'run worker died');
+        if (!a.stop) this.logger?.error({ err, runId: id }, 'run worker died');
         const reason = a.stop?.reason ?? `the run worker died: ${err instanceof Error ? err.message : String(err)}`;
         this.settle(id, a, { status: a.stop?.status ?? 'failed', step: a.step, reason });
       },
@@ -192,7 +196,7 @@ export class RunManager {
   private onMessage(id: string, a: Active, m: WorkerMessage): void {
     if (a.settled) return;
     if (m.type === 'events') {
-      this.appendSteps(id, m.events);
+      this.log.steps(id, m.events);
       const last = m.events.findLast((e) => e.kind === 'step');
       if (last) a.step = last.step + 1;
       Atomics.add(a.handle.control, CONTROL.ACKED, 1);
@@ -214,49 +218,8 @@ export class RunManager {
     a.settled = true;
     a.handle.port.close();
     this.active.delete(id);
-    this.record(id, o);
+    this.log.finish(id, o);
     a.resolve();
     this.pump();
-  }
-
-  /** A final status: the row, the status event, then the subscribers are let go. */
-  private record(id: string, o: Outcome): void {
-    this.repo.finish(id, o);
-    this.status(id, {
-      event: 'status',
-      status: o.status,
-      step: o.step,
-      ...(o.reason ? { reason: o.reason } : {}),
-      ...(o.modelId ? { modelId: o.modelId } : {}),
-    });
-    this.hub.end(id);
-    this.lastSeqs.delete(id);
-  }
-
-  private status(id: string, frame: StatusFrame): void {
-    this.append(id, [{ step: frame.step, kind: 'status', frame: JSON.stringify(frame) }]);
-  }
-
-  private appendSteps(id: string, events: EventOut[]): void {
-    const last = events.findLast((e) => e.kind === 'step');
-    const progress = last ? { step: last.step + 1, loss: last.loss!, accuracy: last.accuracy! } : undefined;
-    this.append(
-      id,
-      events.map((e) => ({ step: e.step, kind: e.kind, frame: e.text })),
-      progress,
-    );
-  }
-
-  /** Numbers the events, commits them with the progress in one transaction, and hands them to the followers. */
-  private append(
-    id: string,
-    events: Omit<StoredEvent, 'seq'>[],
-    progress?: { step: number; loss: number; accuracy: number },
-  ) {
-    let seq = this.lastSeqs.get(id) ?? this.repo.lastSeq(id);
-    const stored = events.map((e) => ({ ...e, seq: ++seq }));
-    this.repo.record(id, stored, progress);
-    this.lastSeqs.set(id, seq);
-    this.hub.publish(id, stored);
   }
 }

@@ -74,7 +74,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     metrics,
     compute,
     models,
-    runs: createRunManager(config, deps.db, models, app.log),
+    runs: createRunManager(config, deps.db, models, app.log, metrics.registry),
     kernelsName: kernels.name,
   };
   app.decorate('services', services);

@@ -1,5 +1,6 @@
 // Builds the RunManager from the config: its repo, its own run pool, and access to stored models.
 import type { FastifyBaseLogger } from 'fastify';
+import { Gauge, type Registry } from 'prom-client';
 import type { ModelService } from '../compute/models.js';
 import type { Config } from '../config.js';
 import { ModelsRepo } from '../db/models.repo.js';
@@ -11,7 +12,13 @@ import { RunManager } from './manager.js';
 /** A cancelled run that has not stopped after this long loses its thread. */
 export const CANCEL_GRACE_MS = 5000;
 
-export function createRunManager(config: Config, db: Db, models: ModelService, log?: FastifyBaseLogger): RunManager {
+export function createRunManager(
+  config: Config,
+  db: Db,
+  models: ModelService,
+  log?: FastifyBaseLogger,
+  registry?: Registry,
+): RunManager {
   const modelsRepo = new ModelsRepo(db);
   const manager = new RunManager(
     new RunsRepo(db),
@@ -34,6 +41,19 @@ export function createRunManager(config: Config, db: Db, models: ModelService, l
     },
     log,
   );
+  if (registry) {
+    new Gauge({
+      name: 'unroll_runs',
+      help: 'Training runs queued and running in this process',
+      labelNames: ['status'],
+      registers: [registry],
+      collect() {
+        const { queued, running } = manager.counts();
+        this.set({ status: 'queued' }, queued);
+        this.set({ status: 'running' }, running);
+      },
+    });
+  }
   manager.recover();
   return manager;
 }

@@ -107,6 +107,10 @@ export class RunManager {
     return this.repo.list(limit, offset, status);
   }
 
+  counts(): { queued: number; running: number } {
+    return { queued: this.queue.length, running: this.active.size };
+  }
+
   isFinal(id: string): boolean {
     const run = this.repo.get(id);
     return !run || FINAL_STATUSES.includes(run.status);

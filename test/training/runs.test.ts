@@ -166,3 +166,9 @@ describe('GET /v1/runs/:id/events', () => {
     expect(joined.some((f) => 'skipped' in f)).toBe(false);
   });
 });
+
+it('reports queued and running runs in /metrics', async () => {
+  const metrics = (await app.inject({ url: '/metrics' })).body;
+  expect(metrics).toMatch(/unroll_runs\{status="queued"\} 0/);
+  expect(metrics).toMatch(/unroll_runs\{status="running"\} 0/);
+});

@@ -94,6 +94,9 @@ describe('POST /v1/runs on a built-in task', () => {
     expect((await post('/v1/runs', { task: { name: 'parity' }, modelId: 'nope' })).statusCode).toBe(404);
     expect((await app.inject({ url: '/v1/runs/nope' })).statusCode).toBe(404);
     await expect(app.injectWS('/v1/runs/nope/events')).rejects.toThrow(/404/);
+    const id = await create({ task: { name: 'majority' }, steps: 5 });
+    expect((await app.inject({ url: `/v1/runs/${id}/events` })).statusCode).toBe(426);
+    await (await follow(id)).untilClosed();
     expect((await app.inject({ url: '/v1/runs?status=queued' })).json().total).toBe(0);
   });
 

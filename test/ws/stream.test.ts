@@ -97,6 +97,8 @@ describe('GET /v1/stream', () => {
     const bad = await f.next();
     expect(StreamFrame.parse(bad).event).toBe('error');
     expect(bad).toMatchObject({ id: 'bad', status: 400, issues: [{ path: ['x', 1, 0, 1] }] });
+    f.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    expect(await f.next()).toMatchObject({ event: 'error', status: 415 });
     f.send({ op: 'transpose', id: 'what' });
     expect(await f.next()).toMatchObject({ event: 'error', id: 'what', issues: [{ path: ['op'] }] });
     f.send({ op: 'forward', id: 'ok', model, x });

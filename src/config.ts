@@ -29,7 +29,7 @@ export const ConfigSchema = z.object({
   UNROLL_MAX_PARAMS: int(1).default(8_388_608),
   /** Requests cheaper than this run on the event loop (a message to a worker costs more); others go to the pool. */
   UNROLL_INLINE_COST: int(0).default(2_000_000),
-  /** Worker threads for heavy requests and training runs; defaults to the number of cores. */
+  /** Worker threads for heavy requests (training runs have their own pool: UNROLL_RUNS_CONCURRENCY); defaults to the number of cores. */
   UNROLL_POOL_SIZE: int(1).default(Math.max(1, availableParallelism())),
   /** Heavy requests waiting for a worker beyond this are answered 503 with Retry-After. */
   UNROLL_POOL_MAX_QUEUE: int(0).default(64),

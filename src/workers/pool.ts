@@ -1,4 +1,4 @@
-// The worker pool (piscina): heavy compute requests and training runs run here, never on the event loop.
+// The compute pool (piscina): heavy compute requests run here, never on the event loop (runs: run-pool.ts).
 import { Piscina } from 'piscina';
 import type { ComputePool } from '../compute/service.js';
 import type { ComputeTask, TaskOutput } from '../compute/tasks.js';

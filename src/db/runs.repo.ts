@@ -29,6 +29,8 @@ export interface StoredEvent {
   step: number;
   kind: string;
   frame: string;
+  /** The frame's UTF-8 bytes, when it goes to several sockets. */
+  bytes?: Buffer;
 }
 
 /** What a worker needs to train a run. */

@@ -30,7 +30,10 @@ export class RunHub {
 
   publish(runId: string, events: readonly StoredEvent[]): void {
     const set = this.listeners.get(runId);
-    if (set) for (const l of set) l.onEvents(events);
+    if (!set) return;
+    // encoded once for every follower, instead of once per socket
+    const encoded = set.size > 1 ? events.map((e) => ({ ...e, bytes: Buffer.from(e.frame) })) : events;
+    for (const l of set) l.onEvents(encoded);
   }
 
   end(runId: string): void {

@@ -43,8 +43,8 @@ export async function followRun(
       for (const e of events) {
         if (e.seq <= lastSeq || e.step <= since) continue;
         lastSeq = e.seq;
-        if (CONFLATED.has(e.kind)) sender.offer(e.kind, e.frame);
-        else sender.send(e.frame);
+        if (CONFLATED.has(e.kind)) sender.offer(e.kind, e.frame, e.bytes);
+        else sender.send(e.frame, e.bytes);
       }
     },
     onEnd() {

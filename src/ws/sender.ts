@@ -34,17 +34,17 @@ export class FrameSender {
   }
 
   /** Sends a frame that is never dropped, after any conflated frames that came before it. */
-  send(text: string): void {
+  send(text: string, bytes?: Buffer): void {
     if (!this.open) return;
     this.flushSlots();
-    this.ws.send(text, this.onWritten);
+    this.write(bytes ?? text);
   }
 
   /** Sends a conflatable frame now, or keeps it as the latest of its kind until the client catches up. */
-  offer(kind: string, text: string): void {
+  offer(kind: string, text: string, bytes?: Buffer): void {
     if (!this.open) return;
     if (!this.over && this.slots.size === 0) {
-      this.ws.send(text, this.onWritten);
+      this.write(bytes ?? text);
       return;
     }
     const prev = this.slots.get(kind);
@@ -78,8 +78,13 @@ export class FrameSender {
     for (const s of slots) {
       // a frame is a JSON object: the count goes in as its first member
       const text = s.skipped ? `{"skipped":${s.skipped},${s.text.slice(1)}` : s.text;
-      this.ws.send(text, this.onWritten);
+      this.write(text);
     }
+  }
+
+  /** A frame already encoded (one Buffer shared by every follower of a run) is sent as text all the same. */
+  private write(data: string | Buffer): void {
+    this.ws.send(data, { binary: false }, this.onWritten);
   }
 
   private wake(): void {

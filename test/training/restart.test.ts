@@ -89,7 +89,7 @@ it('records a run that was training at a graceful shutdown as failed, with the r
   const live = await injectFrames(first, `/v1/runs/${id}/events`);
   await live.next((m) => m.event === 'step', 'the first step');
   await first.close();
-  expect(live.closed).not.toBeNull();
+  await live.untilClosed();
   const second = await testApp({ dataDir: dir });
   const run = (await second.inject({ url: `/v1/runs/${id}` })).json();
   expect(run.status).toBe('failed');

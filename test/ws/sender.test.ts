@@ -12,8 +12,8 @@ class FakeSocket extends EventEmitter {
   bufferedAmount = 0;
   readonly sent: string[] = [];
   private readonly pending: (() => void)[] = [];
-  send(text: string, cb: () => void) {
-    this.sent.push(text);
+  send(data: string | Buffer, _opts: object, cb: () => void) {
+    this.sent.push(data.toString());
     this.pending.push(cb);
   }
   /** The client read everything: the buffer empties and every write callback fires. */

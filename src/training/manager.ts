@@ -181,14 +181,22 @@ export class RunManager {
     });
     const a: Active = { handle, step: 0, stop: null, settled: false, done, resolve };
     this.active.set(id, a);
-    handle.port.on('message', (m: WorkerMessage) => this.onMessage(id, a, m));
+    handle.port.on('message', (m: WorkerMessage) => {
+      try {
+        this.onMessage(id, a, m);
+      } catch (err) {
+        // a failure to record (the database, say) fails this run, never the process
+        this.logger?.error({ err, runId: id }, 'recording a run failed');
+        this.stop(a, { status: 'failed', reason: 'the server could not record this run' });
+      }
+    });
     handle.finished.then(
       // a worker posts its last message before it returns; this is only a backstop should it never come
       () =>
         setTimeout(
           () => this.settle(id, a, { status: 'failed', step: a.step, reason: 'the run worker ended without a result' }),
           RESULT_GRACE_MS,
-        ),
+        ).unref(),
       (err) => {
         if (!a.stop) this.logger?.error({ err, runId: id }, 'run worker died');
         const reason = a.stop?.reason ?? `the run worker died: ${err instanceof Error ? err.message : String(err)}`;
@@ -222,7 +230,12 @@ export class RunManager {
     a.settled = true;
     a.handle.port.close();
     this.active.delete(id);
-    this.log.finish(id, o);
+    try {
+      this.log.finish(id, o);
+    } catch (err) {
+      // the row stays `running`; the next start records it failed, as after a crash
+      this.logger?.error({ err, runId: id }, 'recording the end of a run failed');
+    }
     a.resolve();
     this.pump();
   }

@@ -79,10 +79,12 @@ export class RunManager {
   create(body: CreateRunBody): { id: string; status: 'queued' } {
     if (this.closing)
       throw new AppError('overloaded', 'the server is shutting down', undefined, { 'retry-after': '5' });
-    if (this.queue.length >= this.opts.maxQueued)
+    // the runs that would still wait after every free thread took one
+    const waiting = this.queue.length + this.active.size - this.opts.concurrency;
+    if (waiting >= this.opts.maxQueued)
       throw new AppError(
         'overloaded',
-        `${this.queue.length} runs are queued already (UNROLL_RUNS_MAX_QUEUED = ${this.opts.maxQueued})`,
+        `${Math.max(waiting, 0)} runs are queued already (UNROLL_RUNS_MAX_QUEUED = ${this.opts.maxQueued})`,
         undefined,
         { 'retry-after': '30' },
       );

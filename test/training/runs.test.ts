@@ -75,6 +75,39 @@ describe('POST /v1/runs on a built-in task', () => {
     expect(run.evaluation).toMatchObject({ size: 4, accuracy: 1 });
   });
 
+  it('trains a readout "all" model on inline data with a target per step', async () => {
+    const x = [
+      [[1], [-1], [1]],
+      [[-1], [1], [-1]],
+    ];
+    const id = await create({
+      model: { config: { inputSize: 1, hiddenSize: 4, outputSize: 2, readout: 'all' }, init: { seed: 1 } },
+      data: {
+        x,
+        targets: [
+          [1, 0, 1],
+          [0, 1, 0],
+        ],
+      },
+      optimizer: { name: 'sgd', lr: 0.5 },
+      steps: 200,
+      truncate: 2,
+    });
+    await (await follow(id)).untilClosed();
+    const run = (await app.inject({ url: `/v1/runs/${id}` })).json();
+    expect(run).toMatchObject({ status: 'succeeded', evaluation: { size: 2, accuracy: 1 } });
+  });
+
+  it('refuses a run beyond UNROLL_RUNS_MAX_QUEUED with 503, but not while a thread is free', async () => {
+    const strict = await testApp({ env: { UNROLL_RUNS_CONCURRENCY: '1', UNROLL_RUNS_MAX_QUEUED: '0' } });
+    const ok = await strict.inject({ method: 'POST', url: '/v1/runs', payload: long });
+    expect(ok.statusCode).toBe(202);
+    const refused = await strict.inject({ method: 'POST', url: '/v1/runs', payload: long });
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json().detail).toMatch(/UNROLL_RUNS_MAX_QUEUED = 0/);
+    await strict.close();
+  });
+
   it('refuses bad bodies with the path of the problem, before queueing', async () => {
     const bad = await post('/v1/runs', {
       task: { name: 'parity' },

@@ -47,10 +47,46 @@ export const CancelOp = z
   .strictObject({ op: z.literal('cancel'), id: OpId })
   .meta({ id: 'StreamCancelOp', description: 'stops the operation with this id; unknown or finished ids are ignored' });
 
+export const SequenceOp = z
+  .strictObject({
+    op: z.literal('sequence'),
+    id: OpId,
+    modelId: z.string().min(1).max(128).meta({ description: 'a stored model (id or name)' }),
+    sequenceId: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .meta({ description: 'the sequence_id, shared with /v2 infer; a fresh one when absent' }),
+    start: z.boolean().default(true).meta({
+      description:
+        'false: the first feed continues a live sequence (e.g. one fed over /v2) instead of starting from zeros',
+    }),
+  })
+  .meta({
+    id: 'StreamSequenceOp',
+    description: 'opens a stateful session: each feed frame with the same id runs from the state the last one left',
+  });
+export type SequenceOp = z.infer<typeof SequenceOp>;
+
+export const FeedOp = z
+  .strictObject({
+    op: z.literal('feed'),
+    id: OpId,
+    x: ForwardInput.shape.x,
+    include: ForwardInput.shape.include,
+    end: z.boolean().optional().meta({ description: 'the last chunk: the session closes after its result' }),
+  })
+  .meta({ id: 'StreamFeedOp', description: 'more timesteps for the open session with this id' });
+export type FeedOp = z.infer<typeof FeedOp>;
+
 /** Everything a client may send on /v1/stream. */
-export const StreamRequest = z.discriminatedUnion('op', [ForwardOp, BpttOp, CancelOp]).meta({ id: 'StreamRequest' });
+export const StreamRequest = z
+  .discriminatedUnion('op', [ForwardOp, BpttOp, CancelOp, SequenceOp, FeedOp])
+  .meta({ id: 'StreamRequest' });
 export type StreamRequest = z.infer<typeof StreamRequest>;
-export type StreamOpName = Exclude<StreamRequest['op'], 'cancel'>;
+/** The one-shot ops, each with a handler in ws/stream-ops.ts (sessions are ws/stream-sequences.ts). */
+export type StreamOpName = Exclude<StreamRequest['op'], 'cancel' | 'sequence' | 'feed'>;
 
 const tag = { id: OpId.optional() };
 const matrix = z.array(z.array(z.number()));
@@ -77,10 +113,33 @@ export const ErrorFrame = Problem.extend({
   ...tag,
 }).meta({ description: 'a problem+json body; without id when the frame it answers had none' });
 
+export const SequenceOpenFrame = z.strictObject({
+  event: z.literal('sequence_open'),
+  id: OpId,
+  modelId: z.string(),
+  sequenceId: z.string(),
+});
+export const SequenceEndFrame = z.strictObject({
+  event: z.literal('sequence_end'),
+  id: OpId,
+  sequenceId: z.string(),
+  steps: z.int().meta({ description: 'timesteps this session fed' }),
+  reason: z.enum(['end', 'cancelled']),
+});
+
 /** Everything the server sends on /v1/stream (a result is the REST response of its op). */
 export const StreamFrame = z
-  .discriminatedUnion('event', [ForwardStepFrame, BackwardStepFrame, ResultFrame, ErrorFrame])
+  .discriminatedUnion('event', [
+    ForwardStepFrame,
+    BackwardStepFrame,
+    ResultFrame,
+    ErrorFrame,
+    SequenceOpenFrame,
+    SequenceEndFrame,
+  ])
   .meta({ id: 'StreamFrame', description: 'every frame the server sends on /v1/stream' });
 export type ForwardStepFrame = z.infer<typeof ForwardStepFrame>;
 export type BackwardStepFrame = z.infer<typeof BackwardStepFrame>;
 export type ErrorFrame = z.infer<typeof ErrorFrame>;
+export type SequenceOpenFrame = z.infer<typeof SequenceOpenFrame>;
+export type SequenceEndFrame = z.infer<typeof SequenceEndFrame>;

@@ -50,9 +50,14 @@ function stepOf(x: TensorData, t: number): { rows: number[][]; norm: number } {
   return { rows, norm: Math.sqrt(s) };
 }
 
+/** forward_step frames for every t of h (B, T, H), numbered from `first` (a sequence's earlier steps). */
+export function* forwardStepFrames(id: string, h: TensorData, first = 0): Generator<ForwardStepFrame> {
+  for (let t = 0; t < h.shape[1]; t++) yield { event: 'forward_step', id, t: first + t, h: stepOf(h, t).rows };
+}
+
 async function forwardSteps(id: string, h: TensorData, ctx: OpContext): Promise<void> {
-  for (let t = 0; t < h.shape[1] && !ctx.signal.aborted; t++) {
-    const frame: ForwardStepFrame = { event: 'forward_step', id, t, h: stepOf(h, t).rows };
+  for (const frame of forwardStepFrames(id, h)) {
+    if (ctx.signal.aborted) return;
     await ctx.emit(frame);
   }
 }

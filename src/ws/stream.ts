@@ -5,6 +5,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { ModelService } from '../compute/models.js';
+import type { SequenceService } from '../compute/sequences.js';
 import type { ComputeService } from '../compute/service.js';
 import { CancelledError } from '../core/errors.js';
 import { AppError } from '../errors.js';
@@ -12,10 +13,12 @@ import { errorToProblem, toIssues } from '../http/errors.js';
 import { StreamRequest } from '../schemas/stream.js';
 import { FrameSender } from './sender.js';
 import { type OpContext, STREAM_OPS } from './stream-ops.js';
+import { SequenceSessions } from './stream-sequences.js';
 
 export interface StreamDeps {
   compute: ComputeService;
   models: ModelService;
+  sequences: SequenceService;
   maxParams: number;
   maxBodyBytes: number;
   /** Operations one socket may have in flight (UNROLL_STREAM_MAX_OPS). */
@@ -59,7 +62,17 @@ export function streamSession(ws: WebSocket, deps: StreamDeps): void {
     void pace();
   };
 
-  const run = async (frame: Exclude<StreamRequest, { op: 'cancel' }>, ac: AbortController) => {
+  const sessions = new SequenceSessions({
+    sequences: deps.sequences,
+    getModel: (id) => deps.models.get(id),
+    emit: async (f, signal) => {
+      sender.send(typeof f === 'string' ? f : JSON.stringify(f));
+      await pace(signal);
+    },
+    sendError,
+  });
+
+  const run = async (frame: Extract<StreamRequest, { op: 'forward' | 'bptt' }>, ac: AbortController) => {
     const ctx: OpContext = {
       compute: deps.compute,
       models: deps.models,
@@ -109,6 +122,14 @@ export function streamSession(ws: WebSocket, deps: StreamDeps): void {
       ops.get(frame.id)?.abort();
       return;
     }
+    if (frame.op === 'feed') {
+      try {
+        sessions.feed(frame);
+      } catch (err) {
+        sendError(frame.id, err);
+      }
+      return;
+    }
     if (ops.has(frame.id))
       return sendError(
         frame.id,
@@ -124,7 +145,18 @@ export function streamSession(ws: WebSocket, deps: StreamDeps): void {
       );
     const ac = new AbortController();
     ops.set(frame.id, ac);
-    void run(frame, ac);
+    if (frame.op !== 'sequence') {
+      void run(frame, ac);
+      return;
+    }
+    // a session holds its place among the socket's ops until it ends
+    ac.signal.addEventListener('abort', () => ops.get(frame.id) === ac && ops.delete(frame.id), { once: true });
+    try {
+      sessions.open(frame, ac);
+    } catch (err) {
+      ops.delete(frame.id);
+      sendError(frame.id, err);
+    }
   });
 
   ws.on('close', () => {

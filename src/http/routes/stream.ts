@@ -23,6 +23,7 @@ export const streamRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
       streamSession(socket, {
         compute: services.compute,
         models: services.models,
+        sequences: services.sequences,
         maxParams: config.UNROLL_MAX_PARAMS,
         maxBodyBytes: config.UNROLL_MAX_BODY_BYTES,
         maxOps: config.UNROLL_STREAM_MAX_OPS,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: typecheck (tsc --noEmit), lint (Biome), then vitest. Every step runs even when one fails, and the
-// last line sums them: "N passed, M failed" (tsc and Biome count as one check each; vitest counts its tests).
+// `npm test`: builds the wasm kernels, then typecheck (tsc --noEmit), lint (Biome) and vitest. Every step runs even when one fails, and the
+// last line sums them: "N passed, M failed" (the build, tsc and Biome count as one check each; vitest counts its tests).
 // Exits non-zero when anything failed.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,6 +12,8 @@ let passed = 0;
 let failed = 0;
 const count = (ok) => (ok ? passed++ : failed++);
 
+console.log('== build: the WebAssembly kernels (npm run build:wasm)');
+count(run('npm', ['run', 'build:wasm', '--silent']));
 console.log('== typecheck: tsc --noEmit');
 count(run('npx', ['tsc', '--noEmit']));
 console.log('== lint: biome check .');

@@ -4,12 +4,19 @@ import closeWithGrace from 'close-with-grace';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/open.js';
 import { buildApp } from './http/app.js';
+import { loadKernels } from './kernels.js';
 import { createComputePool } from './workers/pool.js';
 
 const config = loadConfig();
 const db = openDatabase(config.dataDir);
-const pool = createComputePool({ threads: config.UNROLL_POOL_SIZE, maxQueue: config.UNROLL_POOL_MAX_QUEUE });
-const app = await buildApp(config, { db, pool });
+const loaded = loadKernels(config.UNROLL_KERNELS);
+const pool = createComputePool({
+  threads: config.UNROLL_POOL_SIZE,
+  maxQueue: config.UNROLL_POOL_MAX_QUEUE,
+  kernels: config.UNROLL_KERNELS,
+});
+const app = await buildApp(config, { db, pool, kernels: loaded.kernels });
+if (loaded.fallback) app.log.warn({ reason: loaded.fallback }, 'using the portable kernels');
 
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error');

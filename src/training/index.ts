@@ -26,7 +26,7 @@ export function createRunManager(
       get: (id) => models.get(id),
       store: (c, params, source) => modelsRepo.create({ config: c, params, source }).id,
     },
-    createRunPool(config.UNROLL_RUNS_CONCURRENCY),
+    createRunPool(config.UNROLL_RUNS_CONCURRENCY, config.UNROLL_KERNELS),
     {
       concurrency: config.UNROLL_RUNS_CONCURRENCY,
       maxQueued: config.UNROLL_RUNS_MAX_QUEUED,

@@ -6,6 +6,7 @@ import { bptt } from '../core/bptt.js';
 import { type Batch, forward } from '../core/elman.js';
 import { CancelledError, NonFiniteError } from '../core/errors.js';
 import { Rng } from '../core/init.js';
+import type { Kernels } from '../core/kernels.js';
 import { crossEntropy } from '../core/loss.js';
 import type { ElmanConfig, Params } from '../core/model.js';
 import { clipGradNorm, createOptimizer, gradNorms, type OptimizerSpec } from '../core/optim.js';
@@ -61,6 +62,8 @@ export interface TrainIo {
   emit(events: EventOut[]): void;
   /** True once the run is cancelled; polled every time step too, so one long step stops promptly. */
   stopped(): boolean;
+  /** The kernel backend (the portable one when absent). */
+  kernels?: Kernels;
 }
 
 /** Draws batches: fresh task sequences, or shuffled epochs over inline data (the whole set when batchSize ≥ N). */
@@ -172,7 +175,7 @@ export function train(spec: TrainSpec, io: TrainIo): TrainOutcome {
     if (io.stopped()) throw new CancelledError('the run was cancelled');
   };
   const hidden = (step: number): EventOut => {
-    const h = forward(model, probe, { check }).h; // (1, T, H)
+    const h = forward(model, probe, { check, kernels: io.kernels }).h; // (1, T, H)
     const frame: HiddenFrame = { event: 'hidden', step, h: toNested(h, [probe.T, H]) as number[][] };
     return { step, kind: 'hidden', text: JSON.stringify(frame) };
   };
@@ -185,7 +188,7 @@ export function train(spec: TrainSpec, io: TrainIo): TrainOutcome {
       // the snapshot of step s shows the weights step s is measured at, so it comes first in its step
       if (step % spec.hiddenEvery === 0) events.push(hidden(step));
       const { batch, targets } = next();
-      const r = bptt(model, batch, targets, { truncate: spec.truncate, check });
+      const r = bptt(model, batch, targets, { truncate: spec.truncate, check, kernels: io.kernels });
       const n = readout === 'all' ? batch.B * batch.T : batch.B;
       const accuracy = accuracyOf(r.logits, targets, n, C);
       const norms = gradNorms(r.grads); // before clipping: what the gradients really were

@@ -4,6 +4,7 @@ import type { ComputePool } from '../compute/service.js';
 import type { ComputeTask, TaskOutput } from '../compute/tasks.js';
 import { CancelledError } from '../core/errors.js';
 import { AppError } from '../errors.js';
+import type { KernelChoice } from '../kernels.js';
 
 /** Where a worker entry point is: next to this file, as .ts under tsx/vitest (with tsx as the loader) or .js when built. */
 export function workerEntry(name: string): { filename: string; execArgv?: string[] } {
@@ -15,6 +16,8 @@ export function workerEntry(name: string): { filename: string; execArgv?: string
 export interface PoolOptions {
   threads: number;
   maxQueue: number;
+  /** The kernel backend each worker loads. */
+  kernels?: KernelChoice;
 }
 
 export function createComputePool(opts: PoolOptions): ComputePool {
@@ -23,6 +26,7 @@ export function createComputePool(opts: PoolOptions): ComputePool {
     minThreads: opts.threads,
     maxThreads: opts.threads,
     idleTimeout: 60_000,
+    workerData: { kernels: opts.kernels ?? 'auto' },
   });
   // Admission is counted here rather than by piscina's maxQueue, which does not count the tasks that wait
   // for a worker still starting up: every task beyond the threads is queued, whatever piscina's state.

@@ -2,6 +2,7 @@
 // long run never delays a request. Threads start on demand and leave when idle.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import type { KernelChoice } from '../kernels.js';
 import { CONTROL_WORDS, type TrainTask } from '../training/protocol.js';
 import { workerEntry } from './pool.js';
 
@@ -25,7 +26,7 @@ export interface RunPool {
   close(): Promise<void>;
 }
 
-export function createRunPool(threads: number): RunPool {
+export function createRunPool(threads: number, kernels: KernelChoice = 'auto'): RunPool {
   const piscina = new Piscina({
     ...workerEntry('train.worker'),
     minThreads: 0,
@@ -33,6 +34,7 @@ export function createRunPool(threads: number): RunPool {
     // the RunManager keeps the queue; piscina only ever holds running runs
     maxQueue: threads,
     idleTimeout: IDLE_MS,
+    workerData: { kernels },
   });
   // a terminated run whose last message was on its way: already settled (see createComputePool)
   piscina.on('error', () => {});

@@ -1,6 +1,8 @@
 // A run worker: trains one run, posting its events in batches on the run's port, and pausing while the
 // main thread is more than MAX_UNACKED_BATCHES behind, so a fast run never floods the event loop.
+import { workerData } from 'node:worker_threads';
 import { NonFiniteError } from '../core/errors.js';
+import { type KernelChoice, loadKernels } from '../kernels.js';
 import type { EventOut } from '../training/loop.js';
 import { train } from '../training/loop.js';
 import {
@@ -12,6 +14,8 @@ import {
   type WorkerMessage,
 } from '../training/protocol.js';
 import { trainSpecOf } from '../training/spec.js';
+
+const { kernels } = loadKernels((workerData as { kernels?: KernelChoice } | undefined)?.kernels ?? 'auto');
 
 /** How long one wait for an acknowledgement lasts before the cancel flag is looked at again. */
 const ACK_WAIT_MS = 50;
@@ -49,6 +53,7 @@ export default function runTraining(task: TrainTask): void {
         if (pending.length >= FLUSH_EVENTS || performance.now() - lastFlush >= FLUSH_MS) flush();
       },
       stopped,
+      kernels,
     });
     flush();
     post({ type: 'done', status: out.status, step: out.step, params: out.params, evaluation: out.evaluation });

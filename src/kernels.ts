@@ -1,0 +1,62 @@
+// Picks this process's kernel backend at start-up: the fastest one that loads here and passes a self-check
+// against the portable kernels, else the portable kernels. Each worker thread picks its own.
+import { readFileSync } from 'node:fs';
+import type { Kernels } from './core/kernels.js';
+import { jsKernels } from './core/kernels-js.js';
+import { createWasmKernels } from './core/kernels-wasm.js';
+
+export const KERNEL_CHOICES = ['auto', 'wasm', 'js'] as const;
+export type KernelChoice = (typeof KERNEL_CHOICES)[number];
+
+/** wasm/build/kernels.wasm, compiled from wasm/kernels.ts by `npm run build:wasm` (run by npm ci and npm run build). */
+export const WASM_FILE = new URL('../wasm/build/kernels.wasm', import.meta.url);
+
+export interface LoadedKernels {
+  kernels: Kernels;
+  /** Why a faster backend was not used, when it was not. */
+  fallback?: string;
+}
+
+export function loadKernels(choice: KernelChoice = 'auto'): LoadedKernels {
+  if (choice === 'js') return { kernels: jsKernels };
+  try {
+    const wasm = createWasmKernels(readFileSync(WASM_FILE));
+    selfCheck(wasm);
+    return { kernels: wasm };
+  } catch (e) {
+    const why = `the wasm kernels did not load: ${(e as Error).message}`;
+    if (choice === 'wasm') throw new Error(why);
+    return { kernels: jsKernels, fallback: why };
+  }
+}
+
+/** The three products on odd sizes and strided views, against the portable kernels; throws on a mismatch. */
+function selfCheck(k: Kernels): void {
+  const [M, N, K] = [7, 5, 9];
+  const bufs = k.alloc([M * (K + 1), K * (N + 1) + N * (K + 1), M * (N + 2), M * (N + 2)]);
+  try {
+    const [A, B, C, ref] = bufs;
+    let s = 1;
+    for (const a of [A, B]) {
+      for (let i = 0; i < a.length; i++) {
+        s = (s * 16807) % 2147483647; // Park–Miller: any spread of values will do
+        a[i] = (s / 2147483647) * 2 - 1;
+      }
+    }
+    for (const op of ['gemmNN', 'gemmNT', 'gemmTN'] as const) {
+      C.fill(0.5);
+      ref.fill(0.5);
+      const ld = op === 'gemmTN' ? M : K + 1;
+      const rows = op === 'gemmTN' ? K : M;
+      if (rows * ld > A.length) continue;
+      k[op](M, N, K, A, 0, ld, B, 0, op === 'gemmNT' ? K + 1 : N + 1, C, 0, N + 2);
+      jsKernels[op](M, N, K, A, 0, ld, B, 0, op === 'gemmNT' ? K + 1 : N + 1, ref, 0, N + 2);
+      for (let i = 0; i < C.length; i++) {
+        if (!(Math.abs(C[i] - ref[i]) <= 1e-12 * (1 + Math.abs(ref[i]))))
+          throw new Error(`${k.name} ${op} disagrees with the portable kernels`);
+      }
+    }
+  } finally {
+    k.release(bufs);
+  }
+}

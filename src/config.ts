@@ -37,6 +37,8 @@ export const ConfigSchema = z.object({
   UNROLL_API_TOKENS: list,
   /** Allowed CORS origins (comma-separated, or * for any); unset means no CORS headers. */
   UNROLL_CORS_ORIGINS: list,
+  /** Serve the live dashboard at / (and its files under /js, /css, /vendor); "false" for an API-only server. */
+  UNROLL_DASHBOARD: z.stringbool().default(true),
 });
 
 export type Config = Readonly<

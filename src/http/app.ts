@@ -17,6 +17,7 @@ import { registerDocs } from './docs.js';
 import { registerBodyLimitDrain, registerErrorHandling, validatorCompiler } from './errors.js';
 import { createMetrics, registerRequestMetrics } from './metrics.js';
 import { computeRoutes } from './routes/compute.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { modelRoutes } from './routes/models.js';
 import { opsRoutes } from './routes/ops.js';
 import type { Services } from './services.js';
@@ -88,5 +89,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(opsRoutes, { services });
   await app.register(computeRoutes, { services });
   await app.register(modelRoutes, { services });
+  if (config.UNROLL_DASHBOARD) await app.register(dashboardRoutes);
   return app;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: typecheck (tsc --noEmit), lint (Biome), then vitest. Every step runs even when one fails, and the
-// last line sums them: "N passed, M failed" (tsc and Biome count as one check each; vitest counts its tests).
-// Exits non-zero when anything failed.
+// `npm test`: typecheck (tsc --noEmit, and the page's modules with tsconfig.web.json), lint (Biome), then
+// vitest. Every step runs even when one fails, and the last line sums them: "N passed, M failed" (tsc and
+// Biome count as one check each; vitest counts its tests). Exits non-zero when anything failed.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,8 @@ const count = (ok) => (ok ? passed++ : failed++);
 
 console.log('== typecheck: tsc --noEmit');
 count(run('npx', ['tsc', '--noEmit']));
+console.log('== typecheck the page: tsc -p tsconfig.web.json (public/js with the DOM)');
+count(run('npx', ['tsc', '-p', 'tsconfig.web.json']));
 console.log('== lint: biome check .');
 count(run('npx', ['biome', 'check', '.']));
 

@@ -1,6 +1,6 @@
 // A heatmap on a <canvas>: the cells (painted by paint.js into ImageData, scaled up without smoothing so
 // every cell stays a crisp block), labelled axes, and a colour bar with its unit. Sized to its element.
-import { css, LUT_SIZE } from './colormap.js';
+import { LUT_SIZE } from './colormap.js';
 import { formatPow10, intTicks, niceTicks } from './format.js';
 
 /** Space around the cells, in CSS pixels: tick labels and axis titles live there. */
@@ -118,11 +118,8 @@ export class Heatmap {
   colourBar(bar, W, ph) {
     const { ctx } = this;
     const x = W - MARGIN.right + BAR.gap;
-    for (let py = 0; py < ph; py++) {
-      const i = Math.round((1 - py / Math.max(1, ph - 1)) * (LUT_SIZE - 1));
-      ctx.fillStyle = css(bar.table, i);
-      ctx.fillRect(x, MARGIN.top + py, BAR.width, 1);
-    }
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(barImage(bar.table), x, MARGIN.top, BAR.width, ph);
     ctx.fillStyle = getComputedStyle(this.canvas).color || '#222';
     ctx.textAlign = 'left';
     ctx.textBaseline = 'middle';
@@ -143,6 +140,27 @@ export class Heatmap {
     ctx.fillText(bar.label, 0, 0);
     ctx.restore();
   }
+}
+
+/** @type {WeakMap<Uint8ClampedArray, HTMLCanvasElement>} */
+const barImages = new WeakMap();
+
+/** A colour table as a 1 × LUT_SIZE image, the top entry on top: drawn once, scaled onto every bar. @param {Uint8ClampedArray} table */
+function barImage(table) {
+  let img = barImages.get(table);
+  if (img) return img;
+  img = document.createElement('canvas');
+  img.width = 1;
+  img.height = LUT_SIZE;
+  const c = /** @type {CanvasRenderingContext2D} */ (img.getContext('2d'));
+  const data = c.createImageData(1, LUT_SIZE);
+  for (let i = 0; i < LUT_SIZE; i++) {
+    const at = (LUT_SIZE - 1 - i) * 4;
+    data.data.set([table[i * 3], table[i * 3 + 1], table[i * 3 + 2], 255], at);
+  }
+  c.putImageData(data, 0, 0);
+  barImages.set(table, img);
+  return img;
 }
 
 /** Where a value sits along an axis of `len` pixels. @param {Axis} a @param {number} len */

@@ -2,7 +2,7 @@
 // per-weight gradient norms on a log axis. Each follows its container's width; a drag zooms and pauses
 // auto-ranging on new data, a double click zooms back out.
 import uPlot from '/vendor/uplot/uPlot.esm.js';
-import { formatPercent, formatStep, formatValue } from './format.js';
+import { formatPercent, formatPow10, formatStep, formatValue } from './format.js';
 
 /** Height of a chart's plotting area, in CSS pixels; the legend sits below it. */
 export const CHART_HEIGHT = 220;
@@ -50,7 +50,12 @@ function liveChart(el, series, extra) {
   };
 }
 
-/** @param {number[]} splits */
+/** @param {number} v */
+function decadeLabel(v) {
+  const e = Math.log10(v);
+  return Math.abs(e - Math.round(e)) < 1e-9 ? formatPow10(e) : '';
+}
+
 const stepTicks = (/** @type {uPlot} */ _u, /** @type {number[]} */ splits) => splits.map(formatStep);
 const stepAxis = { label: 'training step', values: stepTicks };
 
@@ -95,7 +100,8 @@ export function gradChart(el, keys) {
     ],
     {
       scales: { x: { time: false }, y: { distr: 3 } },
-      axes: [stepAxis, { label: '‖dL/dθ‖ (log)', values: (_u, splits) => splits.map((v) => formatValue(v)) }],
+      // a label at each power of ten; the grid lines between them stay unlabelled
+      axes: [stepAxis, { label: '‖dL/dθ‖ (log)', values: (_u, splits) => splits.map(decadeLabel) }],
     },
   );
 }

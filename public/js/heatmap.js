@@ -4,8 +4,9 @@ import { LUT_SIZE } from './colormap.js';
 import { formatPow10, intTicks, niceTicks } from './format.js';
 
 /** Space around the cells, in CSS pixels: tick labels and axis titles live there. */
-const MARGIN = { left: 46, right: 70, top: 8, bottom: 36 };
-const BAR = { gap: 10, width: 12 };
+const MARGIN = { left: 46, right: 84, top: 8, bottom: 36 };
+/** The colour bar right of the cells: its offset, width, and the least room between two of its tick labels. */
+const BAR = { gap: 10, width: 12, tickSpacing: 40 };
 const FONT = '12px system-ui, sans-serif';
 const TICK = 4;
 
@@ -125,7 +126,7 @@ export class Heatmap {
     ctx.textBaseline = 'middle';
     const span = bar.hi - bar.lo || 1;
     const values = bar.log
-      ? intTicks(Math.ceil(bar.lo), Math.floor(bar.hi), Math.max(2, Math.floor(ph / 24)))
+      ? intTicks(Math.ceil(bar.lo), Math.floor(bar.hi), Math.max(2, Math.floor(ph / BAR.tickSpacing)))
       : niceTicks(bar.lo, bar.hi, 4);
     for (const v of values) {
       const y = MARGIN.top + (1 - (v - bar.lo) / span) * ph;

@@ -127,6 +127,10 @@ export class RunPanel {
       'frames received': String(d.frames),
       'skipped by the server': String(this.events?.skipped ?? 0),
       reconnects: String(Math.max(0, (this.events?.connects ?? 1) - 1)),
+      ...(run.evaluation
+        ? { 'held-out accuracy': `${formatPercent(run.evaluation.accuracy)} of ${run.evaluation.size}` }
+        : {}),
+      ...(run.modelId ? { 'trained model': run.modelId } : {}),
       ...(run.reason || d.reason ? { reason: run.reason ?? d.reason } : {}),
     };
     const dl = $('run-facts');

@@ -96,6 +96,7 @@ export class RunPanel {
 
   draw() {
     if (!this.run) return;
+    const t0 = performance.now();
     this.header();
     this.lines();
     this.heatmaps();
@@ -103,6 +104,8 @@ export class RunPanel {
     this.root.dataset.lastStep = String(this.data.lastStep);
     this.root.dataset.frames = String(this.data.frames);
     this.root.dataset.draws = String(this.schedule.draws);
+    // for `npm run bench:dashboard`: what one redraw costs with the history as it is
+    this.root.dataset.drawMs = (performance.now() - t0).toFixed(2);
   }
 
   header() {

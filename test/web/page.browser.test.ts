@@ -4,10 +4,11 @@
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dashboardRoutes } from '../../src/http/routes/dashboard.js';
 import { SERIES_SIZE } from '../../public/js/rundata.js';
+import { dashboardRoutes } from '../../src/http/routes/dashboard.js';
 import { type Browser, launch } from '../helpers/browser.js';
 import { type FakeRuns, registerFakeRuns } from '../helpers/fake-runs.js';
+import { hiddenDrawn, layout, runState, socketEnded } from '../helpers/probes.js';
 
 const STEPS = 100_000;
 const T = 16;
@@ -39,65 +40,40 @@ describe('the dashboard in a browser (fake runs API)', () => {
     const { page } = browser;
     const started = Date.now();
     await page.goto(`${base}/#run=${run.id}`);
-    await page.waitForFunction(
-      (last) => {
-        const d = document.getElementById('run')?.dataset;
-        return d?.socket === 'ended' && Number(d.lastStep) === last;
-      },
-      STEPS - 1,
-      { timeout: 120_000, polling: 250 },
-    );
+    await page.waitForFunction(socketEnded, null, { timeout: 120_000, polling: 250 });
     const seconds = (Date.now() - started) / 1000;
-    const state = await page.evaluate(() => ({
-      run: { ...document.getElementById('run')!.dataset },
-      loss: Number(document.getElementById('plot-loss')!.dataset.points),
-      grad: Number(document.getElementById('plot-grad')!.dataset.points),
-      cells: Number(document.getElementById('heat-dh')!.dataset.cells),
-      hiddenCells: Number(document.getElementById('heat-hidden')!.dataset.cells),
-      step: document.getElementById('run-step')!.textContent,
-      status: document.getElementById('run-status')!.textContent,
-    }));
-    console.log(`replayed ${STEPS} steps (T = ${T}) in ${seconds.toFixed(1)} s with ${state.run.draws} redraws`);
+    const state = await page.evaluate(runState);
+    console.log(`replayed ${STEPS} steps (T = ${T}) in ${seconds.toFixed(1)} s with ${state.draws} redraws`);
+    expect(state.lastStep).toBe(STEPS - 1);
     expect(state.status).toBe('succeeded');
-    expect(state.step).toBe('step 100k / 100k');
+    expect(state.stepText).toBe('step 100k / 100k');
     const bound = SERIES_SIZE.recent + SERIES_SIZE.buckets + 1 + 256;
-    expect(state.loss).toBeGreaterThan(SERIES_SIZE.recent);
-    expect(state.loss).toBeLessThanOrEqual(bound);
-    expect(state.grad).toBe(state.loss);
-    expect(state.cells).toBeGreaterThan(0);
+    expect(state.lossPoints).toBeGreaterThan(SERIES_SIZE.recent);
+    expect(state.lossPoints).toBeLessThanOrEqual(bound);
+    expect(state.gradPoints).toBe(state.lossPoints);
+    expect(state.dhCells).toBeGreaterThan(0);
     expect(state.hiddenCells).toBe(T * H);
     // frames arrive by the thousand between two animation frames: draws are coalesced
-    expect(Number(state.run.draws)).toBeLessThan(Number(state.run.frames) / 10);
+    expect(state.draws).toBeLessThan(state.frames / 10);
     expect(browser.errors).toEqual([]);
   }, 180_000);
 
   it('lays out side by side at 1280×800 and stacks at phone width, without horizontal scrolling', async () => {
     const run = fake.create({ steps: 50, recorded: 50, T, H });
     const { page } = browser;
-    const layout = async (width: number, height: number) => {
+    const layoutAt = async (width: number, height: number) => {
       await page.setViewportSize({ width, height });
       await page.goto(`${base}/#run=${run.id}`);
-      await page.waitForFunction(() => Number(document.getElementById('heat-hidden')?.dataset.cells) > 0);
-      return page.evaluate(() => {
-        const box = (id: string) => document.getElementById(id)!.getBoundingClientRect();
-        return {
-          scrollWidth: document.documentElement.scrollWidth,
-          side: box('run-form').right,
-          run: box('run').left,
-          loss: box('fig-loss').left,
-          grad: box('fig-grad').left,
-          gradTop: box('fig-grad').top,
-          lossBottom: box('fig-loss').bottom,
-        };
-      });
+      await page.waitForFunction(hiddenDrawn);
+      return page.evaluate(layout);
     };
-    const wide = await layout(1280, 800);
+    const wide = await layoutAt(1280, 800);
     expect(wide.scrollWidth).toBeLessThanOrEqual(1280);
-    expect(wide.run).toBeGreaterThan(wide.side); // the run beside the form
-    expect(wide.grad).toBeGreaterThan(wide.loss); // two charts a row
-    const phone = await layout(390, 844);
+    expect(wide.runLeft).toBeGreaterThan(wide.formRight); // the run beside the form
+    expect(wide.gradLeft).toBeGreaterThan(wide.lossLeft); // two charts a row
+    const phone = await layoutAt(390, 844);
     expect(phone.scrollWidth).toBeLessThanOrEqual(390);
-    expect(phone.grad).toBe(phone.loss); // one column
+    expect(phone.gradLeft).toBe(phone.lossLeft); // one column
     expect(phone.gradTop).toBeGreaterThanOrEqual(phone.lossBottom);
     await page.screenshot({ path: 'test-results/dashboard-phone.png', fullPage: true });
     await page.setViewportSize({ width: 1280, height: 800 });

@@ -71,10 +71,8 @@ describe('frameScheduler', () => {
   it('draws once per animation frame however many updates arrive', () => {
     const queued: (() => void)[] = [];
     let drawn = 0;
-    const s = frameScheduler(
-      () => drawn++,
-      (cb) => queued.push(cb),
-    );
+    let clock = 0;
+    const s = frameScheduler(() => drawn++, { raf: (cb) => queued.push(cb), now: () => clock });
     for (let k = 0; k < 1000; k++) s.mark();
     expect(queued).toHaveLength(1);
     expect(s.pending).toBe(true);
@@ -83,7 +81,52 @@ describe('frameScheduler', () => {
     s.mark();
     s.mark();
     expect(queued).toHaveLength(1);
+    clock += 16;
     queued.shift()!();
     expect(s.draws).toBe(2);
+  });
+
+  it('keeps drawing to its share of the time: a 10 ms draw waits 40 ms for the next', () => {
+    const queued: (() => void)[] = [];
+    let clock = 0;
+    const s = frameScheduler(
+      () => {
+        clock += 10;
+      },
+      { raf: (cb) => queued.push(cb), now: () => clock, duty: 0.25 },
+    );
+    s.mark();
+    queued.shift()!(); // draws from 0 to 10
+    s.mark();
+    const frames = [];
+    while (s.pending) {
+      clock += 16;
+      frames.push(clock);
+      queued.shift()!();
+    }
+    expect(s.draws).toBe(2);
+    // the frame at 26 waits; the one at 42 (≥ 0 + 10 / 0.25 = 40) draws
+    expect(frames).toEqual([26, 42]);
+  });
+
+  it('draws every CATCHUP.ms while a backlog of updates arrives, every frame once it is gone', () => {
+    const queued: (() => void)[] = [];
+    let clock = 0;
+    const s = frameScheduler(() => {}, {
+      raf: (cb) => queued.push(cb),
+      now: () => clock,
+      catchup: { rate: 2000, ms: 250 },
+    });
+    const drawsAt: number[] = [];
+    for (let frame = 0; frame < 40; frame++) {
+      // a replay: 500 updates between two animation frames (31k a second) for 30 frames, then 1 (62 a second)
+      for (let k = 0; k < (frame < 30 ? 500 : 1); k++) s.mark();
+      const before = s.draws;
+      clock = frame * 16;
+      queued.shift()?.();
+      if (s.draws > before) drawsAt.push(clock);
+    }
+    expect(drawsAt.slice(0, 3)).toEqual([0, 256, 512]);
+    expect(drawsAt.slice(-3)).toEqual([592, 608, 624]); // live again: every frame
   });
 });

@@ -7,8 +7,15 @@ import type { ElmanConfig } from '../src/core/model.js';
 import { ForwardBody } from '../src/schemas/compute.js';
 
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
-const time = (f: () => void, reps = 7) =>
-  median(Array.from({ length: reps }, () => ((t0) => (f(), performance.now() - t0))(performance.now())));
+function time(f: () => void, reps = 7): number {
+  const runs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    f();
+    runs.push(performance.now() - t0);
+  }
+  return median(runs);
+}
 
 const B = 100;
 const T = 100;

@@ -37,14 +37,28 @@ export const ConfigSchema = z.object({
   UNROLL_API_TOKENS: list,
   /** Allowed CORS origins (comma-separated, or * for any); unset means no CORS headers. */
   UNROLL_CORS_ORIGINS: list,
+  /** Live stateful sequences (/v2 sequence_id) this instance holds at once; a new one beyond is a 503. */
+  UNROLL_MAX_SEQUENCES: int(1).default(1024),
+  /** A sequence not fed for this many seconds is evicted; its sequence_id is then unknown (400). */
+  UNROLL_SEQUENCE_IDLE_SECONDS: z.coerce.number().positive().default(60),
+  /** Bytes of hidden state (B·H float64 per sequence) all live sequences may hold together; 503 above. */
+  UNROLL_SEQUENCE_MAX_BYTES: int(1).default(256 * 1024 * 1024),
+  /** Bearer tokens of instructors (comma-separated): they create assignments and read every report. Unset: none. */
+  UNROLL_INSTRUCTOR_TOKENS: list,
+  /** Submissions one student token may make per UNROLL_SUBMISSION_RATE_WINDOW_MS; 429 above. */
+  UNROLL_SUBMISSION_RATE_MAX: int(1).default(20),
+  UNROLL_SUBMISSION_RATE_WINDOW_MS: int(1000).default(60_000),
+  /** Largest B·T·H·(d+H) of an assignment (plus its Jacobians' recursion), so grading stays short on the event loop. */
+  UNROLL_GRADING_MAX_COST: int(1).default(1_000_000),
   /** Serve the live dashboard at / (and its files under /js, /css, /vendor); "false" for an API-only server. */
   UNROLL_DASHBOARD: z.stringbool().default(true),
 });
 
 export type Config = Readonly<
-  Omit<z.infer<typeof ConfigSchema>, 'UNROLL_API_TOKENS' | 'UNROLL_CORS_ORIGINS'> & {
+  Omit<z.infer<typeof ConfigSchema>, 'UNROLL_API_TOKENS' | 'UNROLL_CORS_ORIGINS' | 'UNROLL_INSTRUCTOR_TOKENS'> & {
     UNROLL_API_TOKENS: readonly string[];
     UNROLL_CORS_ORIGINS: readonly string[];
+    UNROLL_INSTRUCTOR_TOKENS: readonly string[];
     /** UNROLL_DATA_DIR made absolute. */
     dataDir: string;
   }
@@ -68,6 +82,7 @@ export function loadConfig(
     ...c,
     UNROLL_API_TOKENS: c.UNROLL_API_TOKENS ?? [],
     UNROLL_CORS_ORIGINS: c.UNROLL_CORS_ORIGINS ?? [],
+    UNROLL_INSTRUCTOR_TOKENS: c.UNROLL_INSTRUCTOR_TOKENS ?? [],
     dataDir: resolve(c.UNROLL_DATA_DIR),
     ...overrides,
   });

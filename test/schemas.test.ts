@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generatedContract } from '../scripts/contract.js';
+import { publishedSchemas, RESPONSE_IDS } from '../src/schemas/published.js';
 
 const dir = join(import.meta.dirname, '..', 'schemas');
 
@@ -19,6 +20,11 @@ describe('the published contract in schemas/', () => {
         `${name} drifted from src/schemas: run npm run schemas`,
       ).toBe(true);
     }
+  });
+
+  it('classifies only schemas that exist (a response id with a typo would be published as a request)', () => {
+    const ids = new Set(Object.keys(publishedSchemas()).map((f) => f.replace(/\.json$/, '')));
+    for (const id of RESPONSE_IDS) expect(ids.has(id), id).toBe(true);
   });
 
   it('documents tensors as nested arrays and the API’s routes', async () => {

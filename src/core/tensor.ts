@@ -97,44 +97,57 @@ export function packNested(value: unknown, rank: number, integer = false): Packe
     probe = probe[0];
   }
   const data = new Float64Array(numel(shape));
-  const path: number[] = [];
-  let pos = 0;
-  let bad: { path: number[]; message: string } | null = null;
-  const walk = (v: unknown, dim: number): boolean => {
-    if (!Array.isArray(v) || v.length !== shape[dim]) {
-      bad = {
-        path: [...path],
-        message: `expected an array of length ${shape[dim]} (as the first one at this depth)${Array.isArray(v) ? `, got length ${v.length}` : ''}`,
-      };
-      return false;
+  const end = fill(value, 0, shape, data, 0, integer);
+  if (end === data.length) return { ok: true, data, shape };
+  // the fast pass only says that something is wrong; a second, slow pass says where and what
+  return { ok: false, ...locate(value, shape, integer) };
+}
+
+/** Copies a well-formed nested array into data from pos; returns the next position, or −1 at the first flaw. */
+function fill(v: unknown, dim: number, shape: number[], data: Float64Array, pos: number, integer: boolean): number {
+  const n = shape[dim];
+  if (!Array.isArray(v) || v.length !== n) return -1;
+  if (dim === shape.length - 1) {
+    for (let i = 0; i < n; i++) {
+      const x = v[i];
+      // x − x is 0 for finite numbers, NaN for ±Infinity and NaN
+      if (typeof x !== 'number' || x - x !== 0 || (integer && Math.floor(x) !== x)) return -1;
+      data[pos++] = x;
     }
-    if (dim === rank - 1) {
-      for (let i = 0; i < v.length; i++) {
-        const x = v[i];
-        if (typeof x !== 'number' || x - x !== 0 || (integer && !Number.isInteger(x))) {
-          bad = {
-            path: [...path, i],
-            message:
-              typeof x !== 'number'
-                ? `expected a number, got ${x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x}`
-                : integer && Number.isFinite(x)
-                  ? `expected an integer, got ${x}`
-                  : `expected a finite number, got ${x}`,
-          };
-          return false;
-        }
-        data[pos++] = x;
-      }
-      return true;
+    return pos;
+  }
+  for (let i = 0; i < n; i++) {
+    pos = fill(v[i], dim + 1, shape, data, pos, integer);
+    if (pos < 0) return -1;
+  }
+  return pos;
+}
+
+function locate(
+  v: unknown,
+  shape: number[],
+  integer: boolean,
+  dim = 0,
+  path: number[] = [],
+): { path: number[]; message: string } {
+  if (!Array.isArray(v) || v.length !== shape[dim]) {
+    const got = Array.isArray(v) ? `, got length ${v.length}` : `, got ${describe(v)}`;
+    return { path, message: `expected an array of length ${shape[dim]} (as the first one at this depth)${got}` };
+  }
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (dim === shape.length - 1) {
+      if (typeof x !== 'number') return { path: [...path, i], message: `expected a number, got ${describe(x)}` };
+      if (!Number.isFinite(x)) return { path: [...path, i], message: `expected a finite number, got ${x}` };
+      if (integer && !Number.isInteger(x)) return { path: [...path, i], message: `expected an integer, got ${x}` };
+    } else {
+      const r = locate(x, shape, integer, dim + 1, [...path, i]);
+      if (r.path.length) return r;
     }
-    for (let i = 0; i < v.length; i++) {
-      path.push(i);
-      const ok = walk(v[i], dim + 1);
-      path.pop();
-      if (!ok) return false;
-    }
-    return true;
-  };
-  if (!walk(value, 0)) return { ok: false, ...(bad as unknown as { path: number[]; message: string }) };
-  return { ok: true, data, shape };
+  }
+  return { path: [], message: '' };
+}
+
+function describe(x: unknown): string {
+  return x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x;
 }

@@ -3,23 +3,31 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ModelService } from '../compute/models.js';
+import { SequenceService } from '../compute/sequences.js';
 import { type ComputePool, ComputeService } from '../compute/service.js';
 import type { Config } from '../config.js';
 import type { Kernels } from '../core/kernels.js';
 import { jsKernels } from '../core/kernels-js.js';
+import { GradingRepo } from '../db/grading.repo.js';
 import { ModelsRepo } from '../db/models.repo.js';
 import type { Db } from '../db/open.js';
+import { loadServerSecret } from '../grading/secret.js';
+import { GradingService } from '../grading/service.js';
 import { registerApiTokens } from './auth.js';
 import { registerDocs } from './docs.js';
 import { registerBodyLimitDrain, registerErrorHandling, validatorCompiler } from './errors.js';
 import { createMetrics, registerRequestMetrics } from './metrics.js';
 import { computeRoutes } from './routes/compute.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { gradingRoutes } from './routes/grading.js';
 import { modelRoutes } from './routes/models.js';
 import { opsRoutes } from './routes/ops.js';
+import { traceRoutes } from './routes/trace.js';
+import { v2Routes } from './routes/v2.js';
 import type { Services } from './services.js';
 
 export interface AppDeps {
@@ -73,8 +81,20 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     compute,
     models: new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS),
     kernelsName: kernels.name,
+    sequences: SequenceService.fromConfig(config, compute),
+    grading: new GradingService(
+      new GradingRepo(deps.db),
+      loadServerSecret(deps.db),
+      {
+        maxCost: config.UNROLL_GRADING_MAX_COST,
+        maxParams: config.UNROLL_MAX_PARAMS,
+        instructorTokens: config.UNROLL_INSTRUCTOR_TOKENS,
+      },
+      metrics.registry,
+    ),
   };
   app.decorate('services', services);
+  app.addHook('onClose', async () => services.sequences.close());
 
   registerRequestMetrics(app, metrics);
   await app.register(helmet, { global: true });
@@ -84,11 +104,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     });
   }
   registerApiTokens(app, config.UNROLL_API_TOKENS);
+  // limits only the routes that ask for one (config.rateLimit): the submissions
+  await app.register(rateLimit, { global: false });
   await registerDocs(app);
 
   await app.register(opsRoutes, { services });
   await app.register(computeRoutes, { services });
   await app.register(modelRoutes, { services });
+  await app.register(v2Routes, { services, prefix: '/v2' });
+  await app.register(gradingRoutes, { services });
+  await app.register(traceRoutes, { services });
   if (config.UNROLL_DASHBOARD) await app.register(dashboardRoutes);
   return app;
 }

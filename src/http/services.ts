@@ -1,9 +1,11 @@
 // What route plugins receive: the config and the services, built once in buildApp.
 
 import type { ModelService } from '../compute/models.js';
+import type { SequenceService } from '../compute/sequences.js';
 import type { ComputePool, ComputeService } from '../compute/service.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/open.js';
+import type { GradingService } from '../grading/service.js';
 import type { Metrics } from './metrics.js';
 
 export interface Services {
@@ -13,6 +15,9 @@ export interface Services {
   metrics: Metrics;
   compute: ComputeService;
   models: ModelService;
+  /** Forward passes as chunks of stateful sequences (/v2 sequence_id; the stream's stateful mode). */
+  sequences: SequenceService;
+  grading: GradingService;
   /** Name of the kernel backend the inline path uses. */
   kernelsName: string;
 }

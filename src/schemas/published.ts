@@ -3,9 +3,13 @@
 // optional); a response schema as the server sends it (io "output").
 import { z } from 'zod';
 import './compute.js';
+import './grading.js';
 import './model.js';
 import './models.js';
 import './problem.js';
+import './reports.js';
+import './trace.js';
+import './v2.js';
 
 /** Ids of the schemas a client receives; every other registered id is something a client sends. */
 export const RESPONSE_IDS = new Set([

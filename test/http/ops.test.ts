@@ -25,6 +25,14 @@ describe('operations', () => {
     });
   });
 
+  it('/ready is a 503 when the database is closed', async () => {
+    app = await testApp({ poolThreads: 1 });
+    app.services.db.close();
+    const r = await app.inject({ method: 'GET', url: '/ready' });
+    expect(r.statusCode).toBe(503);
+    expect(r.json().detail).toMatch(/database/);
+  });
+
   it('/ready is a 503 when there is no worker pool', async () => {
     app = await testApp();
     const r = await app.inject({ method: 'GET', url: '/ready' });

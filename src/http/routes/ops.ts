@@ -35,8 +35,12 @@ export const opsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
       },
     },
     async () => {
-      // both throw (→ 503) when the database is closed or the pool is gone
-      const row = services.db.prepare('SELECT 1 AS one').get() as { one: number } | undefined;
+      let row: { one: number } | undefined;
+      try {
+        row = services.db.prepare('SELECT 1 AS one').get() as { one: number } | undefined;
+      } catch {
+        // a closed or broken database is "not ready" (503), not a server error
+      }
       if (row?.one !== 1) throw new AppError('overloaded', 'the database does not answer');
       if (!services.pool || services.pool.threads < 1)
         throw new AppError('overloaded', 'the worker pool is not running');

@@ -1,0 +1,75 @@
+// Forward passes on a stored model, stateless or as one chunk of a stateful sequence: the chunk starts from
+// the sequence's last h and leaves its hT behind. /v2 infer calls it, and so can the WebSocket stream.
+
+import type { Config } from '../config.js';
+import { CancelledError } from '../core/errors.js';
+import type { StoredModel } from '../db/models.repo.js';
+import { type SequenceFlags, SequenceStore } from './sequence-store.js';
+import type { ComputeService } from './service.js';
+import type { ComputeTask, ForwardOut, TensorData } from './tasks.js';
+
+export type { SequenceFlags } from './sequence-store.js';
+
+/** Extra outputs a chunk may ask for (y and hT always come back). */
+export type ForwardExtra = 'h' | 'logits';
+
+export class SequenceService {
+  constructor(
+    readonly store: SequenceStore,
+    private readonly compute: ComputeService,
+  ) {}
+
+  /** The service with the configured limits, its idle sweep running until close(). */
+  static fromConfig(config: Config, compute: ComputeService): SequenceService {
+    const store = new SequenceStore({
+      maxSequences: config.UNROLL_MAX_SEQUENCES,
+      idleMs: config.UNROLL_SEQUENCE_IDLE_SECONDS * 1000,
+      maxBytes: config.UNROLL_SEQUENCE_MAX_BYTES,
+    });
+    store.startSweeper();
+    return new SequenceService(store, compute);
+  }
+
+  /**
+   * One forward pass of x (B, T, d), already checked against the model's inputSize. Without `sequence` it
+   * starts from zeros; with one it runs as that sequence's next chunk (see SequenceStore.step for the
+   * rules: sequence_start resets to zeros, sequence_end forgets the state afterwards). The cost is
+   * admitted before the sequence is touched, so a refused chunk never occupies a slot.
+   */
+  async forward(
+    model: StoredModel,
+    x: TensorData,
+    include: readonly ForwardExtra[],
+    sequence: SequenceFlags | null,
+    signal?: AbortSignal,
+  ): Promise<ForwardOut> {
+    const [B] = x.shape;
+    const H = model.config.hiddenSize;
+    const task = (h0: Float64Array | null): Extract<ComputeTask, { op: 'forward' }> => ({
+      op: 'forward',
+      config: model.config,
+      params: model.params,
+      x,
+      h0: h0 ? { data: h0, shape: [B, H] } : undefined,
+      include,
+    });
+    if (!sequence) return this.compute.run(task(null), signal);
+    this.compute.admit(task(null));
+    return this.store.step(model, sequence, B, async (h0) => {
+      // a client that left while its chunk waited for the one before must not move the state on unseen
+      if (signal?.aborted) throw new CancelledError('the client went away before its chunk ran');
+      const out = await this.compute.run(task(h0), signal);
+      // a copy: the result's hT may be a view of the whole call's buffer, which the state must not pin
+      return { hT: out.hT.data.slice(), result: out };
+    });
+  }
+
+  /** Ends a sequence without feeding it; false when it was not live. */
+  end(model: StoredModel, sequenceId: string): boolean {
+    return this.store.end(model.id, sequenceId);
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}

@@ -1,0 +1,151 @@
+// Grades one submission: each answer read, checked against the student's own reference values, and a
+// wrong one recomputed under each known mistake until one matches. Pure: no database, no HTTP.
+import {
+  compare,
+  fmtIndex,
+  fmtNum,
+  fmtShape,
+  indistinguishable,
+  parseAnswer,
+  sameLayout,
+  type Tolerance,
+} from './check.js';
+import { MISTAKES, type Mistake, type MistakeContext } from './mistakes.js';
+import { type Problem, type Quantity, quantityShape, Solution, type Value } from './quantities.js';
+
+export interface QuestionSpec extends Tolerance {
+  id: string;
+  quantity: Quantity;
+  points: number;
+}
+
+export type Status = 'correct' | 'incorrect' | 'missing' | 'malformed';
+
+export interface QuestionResult {
+  id: string;
+  quantity: Quantity;
+  status: Status;
+  points: number;
+  maxPoints: number;
+  maxAbsError?: number;
+  feedback: string;
+  mistake?: { id: string; description: string };
+}
+
+export interface Grade {
+  score: number;
+  maxScore: number;
+  questions: QuestionResult[];
+}
+
+export function grade(problem: Problem, questions: readonly QuestionSpec[], answers: Record<string, unknown>): Grade {
+  const ctx = context(problem);
+  const results = questions.map((q) => gradeOne(ctx, q, answers[q.id]));
+  return {
+    score: results.reduce((s, r) => s + r.points, 0),
+    maxScore: questions.reduce((s, q) => s + q.points, 0),
+    questions: results,
+  };
+}
+
+function context(problem: Problem): MistakeContext {
+  const truth = new Solution(problem);
+  const memo = new Map<string, unknown>();
+  const once = <T>(key: string, f: () => T): T => {
+    if (!memo.has(key)) memo.set(key, f());
+    return memo.get(key) as T;
+  };
+  return {
+    problem,
+    truth,
+    memo: once,
+    under: (key, change, truncate) => once(`under:${key}`, () => new Solution(change(problem), truncate)),
+  };
+}
+
+function gradeOne(ctx: MistakeContext, q: QuestionSpec, raw: unknown): QuestionResult {
+  const { config } = ctx.problem.model;
+  const shape = quantityShape(config, ctx.problem.B, ctx.problem.T, q.quantity);
+  const expected =
+    q.quantity === 'y.shape'
+      ? `is a list of ${shape.dims[0]} integers`
+      : shape.dims.length === 0
+        ? 'is a single number'
+        : `has shape ${fmtShape(shape.dims)}, that is (${shape.names.join(', ')})`;
+  const base = { id: q.id, quantity: q.quantity, points: 0, maxPoints: q.points };
+  if (raw === undefined || raw === null)
+    return {
+      ...base,
+      status: 'missing',
+      feedback: `No answer was given for ${q.id}; ${q.quantity} ${expected}.`,
+    };
+  const parsed = parseAnswer(raw);
+  if (!parsed.ok)
+    return {
+      ...base,
+      status: 'malformed',
+      feedback: `The answer for ${q.id} could not be read (${parsed.reason}); ${q.quantity} ${expected}.`,
+    };
+  const answer = parsed.value;
+  const truth = ctx.truth.value(q.quantity);
+  if (q.quantity === 'y.shape' && answer.shape.length === 1 && answer.data.length !== truth.data.length)
+    return {
+      ...base,
+      status: 'incorrect',
+      feedback: `The shape ${fmtShape([...answer.data])} given for ${q.id} has ${answer.data.length} axes, but the output y has ${truth.data.length}.`,
+    };
+  if (!sameLayout(answer.shape, truth.shape))
+    return {
+      ...base,
+      status: 'malformed',
+      feedback: `The answer for ${q.id} has shape ${fmtShape(answer.shape)}, but ${q.quantity} ${expected}.`,
+    };
+  const c = compare(answer.data, truth.data, q);
+  const within = `atol ${q.atol} + rtol ${q.rtol}·|reference|`;
+  const one = c.n === 1;
+  if (c.pass)
+    return {
+      ...base,
+      status: 'correct',
+      points: q.points,
+      maxAbsError: c.maxAbsError,
+      feedback: one
+        ? `${q.quantity} is within ${within} of the reference (error ${fmtNum(c.maxAbsError)}).`
+        : `All ${c.n} values of ${q.quantity} are within ${within} of the reference; the largest error is ${fmtNum(c.maxAbsError)}.`,
+    };
+  const feedback = one
+    ? `${q.quantity} is ${fmtNum(c.maxAbsError)} away from the reference, more than ${within} allows.`
+    : `${c.bad} of ${c.n} values of ${q.quantity} are farther from the reference than ${within}; the largest error is ${fmtNum(c.maxAbsError)}${fmtIndex(c.worst, truth.shape)}.`;
+  const m = nameMistake(ctx, q, answer, truth);
+  return {
+    ...base,
+    status: 'incorrect',
+    maxAbsError: c.maxAbsError,
+    feedback: m ? `${feedback} It matches ${m.description}, so ${lowerFirst(m.advice)}` : feedback,
+    ...(m ? { mistake: { id: m.id, description: m.description } } : {}),
+  };
+}
+
+/**
+ * The first mistake whose recomputed value the answer matches. A variant that coincides with the truth
+ * (one-step BPTT when T = 1, say) cannot explain a wrong answer and is passed over; a variant that
+ * cannot be computed (a relu network that overflows) is too.
+ */
+export function nameMistake(ctx: MistakeContext, q: QuestionSpec, answer: Value, truth: Value): Mistake | undefined {
+  for (const m of MISTAKES) {
+    if (!m.applies(q.quantity, ctx.problem)) continue;
+    let candidates: Value[];
+    try {
+      candidates = m.compute(ctx, q.quantity);
+    } catch {
+      continue;
+    }
+    for (const v of candidates) {
+      if (v.data.length !== answer.data.length || indistinguishable(v, truth, q)) continue;
+      if (compare(answer.data, v.data, q).pass) return m;
+    }
+  }
+  return undefined;
+}
+
+const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);

@@ -61,6 +61,8 @@ export class RunEvents {
     this.connects = 0;
     /** Frames the server said it skipped because this client read too slowly. */
     this.skipped = 0;
+    /** Of those, `step` frames: with the steps received they account for every step up to lastStep. */
+    this.skippedSteps = 0;
     /** Frames received again after a resume and dropped. */
     this.duplicates = 0;
     /** @type {SocketState} */
@@ -133,7 +135,10 @@ export class RunEvents {
       if (frame.step <= this.lastHidden) return void this.duplicates++;
       this.lastHidden = frame.step;
     }
-    if (frame.skipped) this.skipped += frame.skipped;
+    if (frame.skipped) {
+      this.skipped += frame.skipped;
+      if (frame.event === 'step') this.skippedSteps += frame.skipped;
+    }
     if (frame.event === 'status' && frame.status && FINAL.has(frame.status)) this.state = 'ended';
     this.opts.onFrame(frame);
   }

@@ -17,6 +17,8 @@ const form = /** @type {HTMLFormElement} */ ($('run-form'));
 let tasks = [];
 /** What the page knows of the shape of runs it started (the API's run object may not say). */
 const known = new Map();
+/** The stored models offered in the form, by id. */
+const stored = new Map();
 const panel = new RunPanel({ onEnded: () => void refreshRuns() });
 
 /** @param {unknown} err */
@@ -39,7 +41,9 @@ async function loadModels() {
   const { models } = await api('GET', '/v1/models?limit=100');
   const select = /** @type {HTMLSelectElement} */ (form.elements.namedItem('model'));
   for (const o of [...select.options]) if (o.value.startsWith('stored:')) o.remove();
+  stored.clear();
   for (const m of models) {
+    stored.set(m.id, m);
     const c = m.config;
     const label = `Stored: ${m.name ?? m.id.slice(0, 8)} (d=${c.inputSize}, H=${c.hiddenSize}, C=${c.outputSize}, ${c.activation ?? 'tanh'})`;
     select.add(new Option(label, `stored:${m.id}`));
@@ -99,7 +103,7 @@ async function submit(/** @type {SubmitEvent} */ ev) {
   try {
     const created = await api('POST', '/v1/runs', body);
     const task = tasks.find((t) => t.name === fields.task);
-    const model = /** @type {any} */ (body.model)?.config;
+    const model = /** @type {any} */ (body.model)?.config ?? stored.get(String(body.modelId))?.config;
     if (task)
       known.set(created.id, {
         ...taskDims(task, Number(fields.symbols) || 0),

@@ -103,6 +103,8 @@ export class RunPanel {
     this.network();
     this.root.dataset.lastStep = String(this.data.lastStep);
     this.root.dataset.frames = String(this.data.frames);
+    this.root.dataset.steps = String(this.data.metrics.count);
+    this.root.dataset.skippedSteps = String(this.events?.skippedSteps ?? 0);
     this.root.dataset.draws = String(this.schedule.draws);
     // for `npm run bench:dashboard`: what one redraw costs with the history as it is
     this.root.dataset.drawMs = (performance.now() - t0).toFixed(2);

@@ -15,6 +15,9 @@ export function runState() {
     since: Number(run.since),
     lastStep: Number(run.lastStep),
     frames: Number(run.frames),
+    /** distinct steps received, and steps the server said it skipped for this slow reader */
+    steps: Number(run.steps),
+    skippedSteps: Number(run.skippedSteps),
     draws: Number(run.draws),
     drawMs: Number(run.drawMs),
     lossPoints: num('plot-loss', 'points'),

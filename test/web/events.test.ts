@@ -109,8 +109,10 @@ describe('RunEvents', () => {
     socket().send({ event: 'hidden', step: 10, h: [[0]] });
     socket().send({ event: 'hidden', step: 20, h: [[0]] });
     socket().send('not json');
-    expect(events.skipped).toBe(3);
-    expect(frames.map((f) => f.step)).toEqual([10, 20]);
+    socket().send({ event: 'step', step: 30, loss: 1, accuracy: 1, gradNorm: {}, dhNorm: [], skipped: 2 });
+    expect(events.skipped).toBe(5);
+    expect(events.skippedSteps).toBe(2);
+    expect(frames.map((f) => f.step)).toEqual([10, 20, 30]);
   });
 
   it('closes the socket and cancels a pending reconnect when stopped', () => {

@@ -19,13 +19,23 @@ let tasks = [];
 const known = new Map();
 /** The stored models offered in the form, by id. */
 const stored = new Map();
-const panel = new RunPanel({ onEnded: () => void refreshRuns() });
+const panel = new RunPanel({ onEnded: () => void refreshRuns(), onReconnecting: (id) => void stillThere(id) });
+
+/** While the socket reconnects: a run that is gone (deleted) is let go rather than retried forever. @param {string} id */
+async function stillThere(id) {
+  try {
+    await api('GET', `/v1/runs/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404 && panel.id === id) location.hash = '';
+  }
+}
 
 /** @param {unknown} err */
 function report(err) {
   if (err instanceof ApiError && err.status === 401) {
     $('token-button').hidden = false;
-    /** @type {HTMLDialogElement} */ ($('token-dialog')).showModal();
+    const dialog = /** @type {HTMLDialogElement} */ ($('token-dialog'));
+    if (!dialog.open) dialog.showModal();
   }
   console.warn(err);
 }

@@ -26,7 +26,7 @@ const CONN_TEXT = {
 };
 
 export class RunPanel {
-  /** @param {{onEnded: (id: string) => void}} hooks */
+  /** @param {{onEnded: (id: string) => void, onReconnecting: (id: string) => void}} hooks */
   constructor(hooks) {
     this.hooks = hooks;
     this.root = $('run');
@@ -73,6 +73,7 @@ export class RunPanel {
         el.dataset.state = state;
         Object.assign(this.root.dataset, { socket: state, connects: String(d.connects), since: String(d.since) });
         if (state === 'ended') this.hooks.onEnded(run.id);
+        if (state === 'reconnecting') this.hooks.onReconnecting(run.id);
       },
     });
     this.events = events;

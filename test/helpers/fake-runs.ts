@@ -56,6 +56,8 @@ function frames(run: FakeRun, s: number): { step: number; text: string }[] {
 
 export class FakeRuns {
   readonly runs = new Map<string, FakeRun>();
+  /** When set, /v1 answers 401 without this bearer token (header, or ?access_token= on a socket). */
+  token: string | null = null;
   private nextId = 1;
 
   constructor(private readonly app: FastifyInstance) {}
@@ -142,6 +144,12 @@ const TASKS = ['parity', 'majority', 'copy-first', 'sign-of-sum'].map((name) => 
 export async function registerFakeRuns(app: FastifyInstance, defaults: FakeRunOptions = {}): Promise<FakeRuns> {
   await app.register(websocket);
   const fake = new FakeRuns(app);
+  app.addHook('onRequest', async (req, reply) => {
+    if (!fake.token || !req.url.startsWith('/v1/')) return;
+    const q = new URL(req.url, 'http://x').searchParams.get('access_token');
+    if (req.headers.authorization !== `Bearer ${fake.token}` && q !== fake.token)
+      return reply.code(401).send({ type: '/problems/unauthorized', status: 401, detail: 'a token is required' });
+  });
   const find = (id: string) => {
     const r = fake.runs.get(id);
     if (!r) throw Object.assign(new Error(`no run ${id}`), { statusCode: 404 });

@@ -103,3 +103,12 @@ export function bareSocketMs([id, frames]) {
 export function selectRun(id) {
   location.hash = `run=${id}`;
 }
+
+/** The API token the page keeps (api.js's storage key). */
+export function storedToken() {
+  return localStorage.getItem('unroll.token');
+}
+
+export function forgetToken() {
+  localStorage.clear();
+}

@@ -8,7 +8,7 @@ import { SERIES_SIZE } from '../../public/js/rundata.js';
 import { dashboardRoutes } from '../../src/http/routes/dashboard.js';
 import { type Browser, launch } from '../helpers/browser.js';
 import { type FakeRuns, registerFakeRuns } from '../helpers/fake-runs.js';
-import { hiddenDrawn, layout, runState, socketEnded } from '../helpers/probes.js';
+import { forgetToken, hiddenDrawn, layout, runState, socketEnded, storedToken } from '../helpers/probes.js';
 
 const STEPS = 100_000;
 const T = 16;
@@ -78,5 +78,25 @@ describe('the dashboard in a browser (fake runs API)', () => {
     await page.screenshot({ path: 'test-results/dashboard-phone.png', fullPage: true });
     await page.setViewportSize({ width: 1280, height: 800 });
     expect(browser.errors).toEqual([]);
+  }, 120_000);
+
+  it('asks for the API token on a 401, keeps it, and sends it on requests and on the socket', async () => {
+    const run = fake.create({ steps: 50, recorded: 50, T, H });
+    fake.token = 'sesame';
+    const { page } = browser;
+    try {
+      await page.goto(`${base}/#run=${run.id}`);
+      await page.locator('#token-dialog').waitFor({ state: 'visible' });
+      await page.fill('#token-dialog input[name=token]', 'sesame');
+      await page.click('#token-dialog button[value=save]');
+      await page.waitForFunction(hiddenDrawn);
+      expect(await page.locator('.run-item').count()).toBeGreaterThan(0);
+      expect(await page.evaluate(storedToken)).toBe('sesame');
+    } finally {
+      fake.token = null;
+      await page.evaluate(forgetToken);
+    }
+    // the 401s before the token was given are the browser's console errors for failed requests
+    browser.errors.length = 0;
   }, 120_000);
 });

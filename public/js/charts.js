@@ -15,6 +15,14 @@ export const PALETTE = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '
  * @property {uPlot} plot
  */
 
+/** The page's ink and rule colours (light or dark scheme), for axes uPlot draws on its canvas. */
+function themed(/** @type {uPlot.Axis[]} */ axes) {
+  const css = getComputedStyle(document.documentElement);
+  const ink = css.getPropertyValue('--ink').trim() || '#1d2330';
+  const line = css.getPropertyValue('--line').trim() || '#d9dde5';
+  return axes.map((a) => ({ stroke: ink, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 }, ...a }));
+}
+
 /** @param {HTMLElement} el @param {uPlot.Options['series']} series @param {Partial<uPlot.Options>} extra @returns {LiveChart} */
 function liveChart(el, series, extra) {
   let zoomed = false;
@@ -33,6 +41,7 @@ function liveChart(el, series, extra) {
       ],
     },
     ...extra,
+    axes: themed(extra.axes ?? []),
   };
   const plot = new uPlot(opts, [[], ...series.slice(1).map(() => [])], el);
   plot.over.addEventListener('dblclick', () => {

@@ -236,6 +236,7 @@ export class RunPanel {
       const i = lutIndex(Math.log10(v), scale.lo, scale.hi);
       circle.style.setProperty('fill', css(viridis, i));
       // viridis is dark at its low end: the label turns light there
+      g.classList.add('tinted');
       g.classList.toggle('dark', i < DARK_BELOW);
       g.setAttribute('data-dh', formatValue(v));
     }

@@ -29,7 +29,7 @@ export const ConfigSchema = z.object({
   UNROLL_MAX_PARAMS: int(1).default(8_388_608),
   /** Requests cheaper than this run on the event loop (a message to a worker costs more); others go to the pool. */
   UNROLL_INLINE_COST: int(0).default(2_000_000),
-  /** Worker threads for heavy requests and training runs; defaults to the number of cores. */
+  /** Worker threads for heavy requests (training runs have their own pool: UNROLL_RUNS_CONCURRENCY); defaults to the number of cores. */
   UNROLL_POOL_SIZE: int(1).default(Math.max(1, availableParallelism())),
   /** Heavy requests waiting for a worker beyond this are answered 503 with Retry-After. */
   UNROLL_POOL_MAX_QUEUE: int(0).default(64),
@@ -50,6 +50,20 @@ export const ConfigSchema = z.object({
   UNROLL_SUBMISSION_RATE_WINDOW_MS: int(1000).default(60_000),
   /** Largest B·T·H·(d+H) of an assignment (plus its Jacobians' recursion), so grading stays short on the event loop. */
   UNROLL_GRADING_MAX_COST: int(1).default(1_000_000),
+  /** Largest WebSocket message a client may send; a larger one closes the socket with 1009 (message too big). */
+  UNROLL_WS_MAX_PAYLOAD: int(1024).default(8 * 1024 * 1024),
+  /** Bytes a socket may hold unsent for a slow client: above it, run `step`/`hidden` frames are conflated and stream ops wait. */
+  UNROLL_WS_SEND_BUDGET: int(1024).default(1024 * 1024),
+  /** Operations one /v1/stream socket may have in flight; one more is an `error` frame (429). */
+  UNROLL_STREAM_MAX_OPS: int(1).default(8),
+  /** Training runs that train at once (threads of the run pool); the others wait as `queued`. */
+  UNROLL_RUNS_CONCURRENCY: int(1).default(Math.max(1, Math.floor(availableParallelism() / 2))),
+  /** Queued runs beyond this are refused with 503. */
+  UNROLL_RUNS_MAX_QUEUED: int(0).default(100),
+  /** Largest `steps` a run may ask for (413 above). */
+  UNROLL_RUN_MAX_STEPS: int(1).default(1_000_000),
+  /** A run's default interval, in steps, between hidden-state snapshots of its probe sequence. */
+  UNROLL_RUN_HIDDEN_EVERY: int(1).default(10),
   /** Serve the live dashboard at / (and its files under /js, /css, /vendor); "false" for an API-only server. */
   UNROLL_DASHBOARD: z.stringbool().default(true),
 });

@@ -17,7 +17,10 @@ export const PROBLEMS = {
   'too-expensive': [413, 'The request would cost more compute than the server allows'],
   'unsupported-media-type': [415, 'The body must be application/json'],
   'non-finite': [422, 'The result is not finite'],
+  'upgrade-required': [426, 'This route speaks WebSocket: connect with Upgrade: websocket'],
   'rate-limited': [429, 'Too many requests'],
+  // nginx's "client closed request": a stream operation its client cancelled
+  cancelled: [499, 'The operation was cancelled'],
   internal: [500, 'Internal error'],
   overloaded: [503, 'The server is busy; retry later'],
 } as const satisfies Record<string, readonly [number, string]>;

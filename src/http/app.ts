@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ModelService } from '../compute/models.js';
@@ -17,6 +18,7 @@ import { ModelsRepo } from '../db/models.repo.js';
 import type { Db } from '../db/open.js';
 import { loadServerSecret } from '../grading/secret.js';
 import { GradingService } from '../grading/service.js';
+import { createRunManager } from '../training/index.js';
 import { registerApiTokens } from './auth.js';
 import { registerDocs } from './docs.js';
 import { registerBodyLimitDrain, registerErrorHandling, validatorCompiler } from './errors.js';
@@ -26,6 +28,8 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { gradingRoutes } from './routes/grading.js';
 import { modelRoutes } from './routes/models.js';
 import { opsRoutes } from './routes/ops.js';
+import { runRoutes } from './routes/runs.js';
+import { streamRoutes } from './routes/stream.js';
 import { traceRoutes } from './routes/trace.js';
 import { v2Routes } from './routes/v2.js';
 import type { Services } from './services.js';
@@ -73,13 +77,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     kernels,
     metrics.observeCompute,
   );
+  const models = new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS);
   const services: Services = {
     config,
     db: deps.db,
     pool: deps.pool,
     metrics,
     compute,
-    models: new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS),
+    models,
+    runs: createRunManager(config, deps.db, models, app.log, metrics.registry),
     kernelsName: kernels.name,
     sequences: SequenceService.fromConfig(config, compute),
     grading: new GradingService(
@@ -95,6 +101,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   };
   app.decorate('services', services);
   app.addHook('onClose', async () => services.sequences.close());
+  // runs stop (recorded failed) in preClose: every onClose hook, the database's owner's among them, comes after
+  app.addHook('preClose', async () => {
+    await services.runs.close();
+  });
 
   registerRequestMetrics(app, metrics);
   await app.register(helmet, { global: true });
@@ -107,6 +117,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // limits only the routes that ask for one (config.rateLimit): the submissions
   await app.register(rateLimit, { global: false });
   await registerDocs(app);
+  await app.register(websocket, { options: { maxPayload: config.UNROLL_WS_MAX_PAYLOAD } });
 
   await app.register(opsRoutes, { services });
   await app.register(computeRoutes, { services });
@@ -114,6 +125,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(v2Routes, { services, prefix: '/v2' });
   await app.register(gradingRoutes, { services });
   await app.register(traceRoutes, { services });
+  await app.register(streamRoutes, { services });
+  await app.register(runRoutes, { services });
   if (config.UNROLL_DASHBOARD) await app.register(dashboardRoutes);
   return app;
 }

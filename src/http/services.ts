@@ -6,6 +6,7 @@ import type { ComputePool, ComputeService } from '../compute/service.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/open.js';
 import type { GradingService } from '../grading/service.js';
+import type { RunManager } from '../training/manager.js';
 import type { Metrics } from './metrics.js';
 
 export interface Services {
@@ -18,6 +19,8 @@ export interface Services {
   /** Forward passes as chunks of stateful sequences (/v2 sequence_id; the stream's stateful mode). */
   sequences: SequenceService;
   grading: GradingService;
+  /** Training runs: the queue, the run pool, the event logs and their followers. */
+  runs: RunManager;
   /** Name of the kernel backend the inline path uses. */
   kernelsName: string;
 }

@@ -8,6 +8,8 @@ import './model.js';
 import './models.js';
 import './problem.js';
 import './reports.js';
+import './runs.js';
+import './stream.js';
 import './trace.js';
 import './v2.js';
 

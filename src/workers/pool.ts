@@ -1,4 +1,4 @@
-// The worker pool (piscina): heavy compute requests run here, never on the event loop.
+// The compute pool (piscina): heavy compute requests run here, never on the event loop (runs: run-pool.ts).
 import { Piscina } from 'piscina';
 import type { ComputePool } from '../compute/service.js';
 import type { ComputeTask, TaskOutput } from '../compute/tasks.js';
@@ -27,6 +27,9 @@ export function createComputePool(opts: PoolOptions): ComputePool {
   // Admission is counted here rather than by piscina's maxQueue, which does not count the tasks that wait
   // for a worker still starting up: every task beyond the threads is queued, whatever piscina's state.
   let pending = 0; // submitted and not settled
+  // an aborted task whose result was already on its way makes piscina emit 'error' (an unknown task id);
+  // the task was settled by its abort, and without a listener the emit would crash the process
+  piscina.on('error', () => {});
   return {
     threads: opts.threads,
     get queueSize() {

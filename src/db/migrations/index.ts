@@ -2,5 +2,6 @@
 // Append only: a released migration never changes.
 import { models } from './001-models.js';
 import { grading } from './002-grading.js';
+import { runs } from './003-runs.js';
 
-export const MIGRATIONS: readonly string[] = [models, grading];
+export const MIGRATIONS: readonly string[] = [models, grading, runs];

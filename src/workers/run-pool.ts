@@ -1,0 +1,51 @@
+// The run pool (piscina): one thread per concurrently training run, separate from the compute pool so a
+// long run never delays a request. Threads start on demand and leave when idle.
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { CONTROL_WORDS, type TrainTask } from '../training/protocol.js';
+import { workerEntry } from './pool.js';
+
+/** An idle run thread exits after this long; the next run starts a new one. */
+const IDLE_MS = 30_000;
+
+export interface RunHandle {
+  /** The main thread's end of the run's port. */
+  port: MessagePort;
+  /** Shared control words (see CONTROL). */
+  control: Int32Array;
+  /** Settles when the worker returns (or dies). */
+  finished: Promise<void>;
+  /** Stops the thread outright: the last resort when a run ignores its cancel flag. */
+  terminate(): void;
+}
+
+export interface RunPool {
+  readonly threads: number;
+  start(task: Omit<TrainTask, 'port' | 'control'>): RunHandle;
+  close(): Promise<void>;
+}
+
+export function createRunPool(threads: number): RunPool {
+  const piscina = new Piscina({
+    ...workerEntry('train.worker'),
+    minThreads: 0,
+    maxThreads: threads,
+    // the RunManager keeps the queue; piscina only ever holds running runs
+    maxQueue: threads,
+    idleTimeout: IDLE_MS,
+  });
+  // a terminated run whose last message was on its way: already settled (see createComputePool)
+  piscina.on('error', () => {});
+  return {
+    threads,
+    start(task) {
+      const { port1, port2 } = new MessageChannel();
+      const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * Int32Array.BYTES_PER_ELEMENT));
+      const abort = new AbortController();
+      const full: TrainTask = { ...task, port: port2, control };
+      const finished = piscina.run(full, { transferList: [port2], signal: abort.signal }).then(() => undefined);
+      return { port: port1, control, finished, terminate: () => abort.abort() };
+    },
+    close: () => piscina.destroy(),
+  };
+}

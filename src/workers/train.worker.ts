@@ -1,0 +1,63 @@
+// A run worker: trains one run, posting its events in batches on the run's port, and pausing while the
+// main thread is more than MAX_UNACKED_BATCHES behind, so a fast run never floods the event loop.
+import { NonFiniteError } from '../core/errors.js';
+import type { EventOut } from '../training/loop.js';
+import { train } from '../training/loop.js';
+import {
+  CONTROL,
+  FLUSH_EVENTS,
+  FLUSH_MS,
+  MAX_UNACKED_BATCHES,
+  type TrainTask,
+  type WorkerMessage,
+} from '../training/protocol.js';
+import { trainSpecOf } from '../training/spec.js';
+
+/** How long one wait for an acknowledgement lasts before the cancel flag is looked at again. */
+const ACK_WAIT_MS = 50;
+
+export default function runTraining(task: TrainTask): void {
+  const { port } = task;
+  const { control } = task;
+  const post = (m: WorkerMessage) => port.postMessage(m);
+  const stopped = () => Atomics.load(control, CONTROL.CANCEL) === 1;
+  let pending: EventOut[] = [];
+  let sent = 0;
+  let lastFlush = performance.now();
+  let step = 0;
+
+  const flush = () => {
+    if (pending.length === 0) return;
+    post({ type: 'events', events: pending });
+    pending = [];
+    sent++;
+    lastFlush = performance.now();
+    for (;;) {
+      const acked = Atomics.load(control, CONTROL.ACKED);
+      if (sent - acked <= MAX_UNACKED_BATCHES || stopped()) break;
+      Atomics.wait(control, CONTROL.ACKED, acked, ACK_WAIT_MS);
+    }
+  };
+
+  try {
+    const out = train(trainSpecOf(task.spec, task.params, task.dataX, task.dataTargets), {
+      emit(events) {
+        for (const e of events) {
+          pending.push(e);
+          if (e.kind === 'step') step = e.step + 1;
+        }
+        if (pending.length >= FLUSH_EVENTS || performance.now() - lastFlush >= FLUSH_MS) flush();
+      },
+      stopped,
+    });
+    flush();
+    post({ type: 'done', status: out.status, step: out.step, params: out.params, evaluation: out.evaluation });
+  } catch (e) {
+    flush();
+    const reason =
+      e instanceof NonFiniteError
+        ? `the training diverged at step ${step}: ${e.message}`
+        : `the training failed at step ${step}: ${e instanceof Error ? e.message : String(e)}`;
+    post({ type: 'failed', step, reason });
+  }
+}

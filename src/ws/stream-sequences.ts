@@ -1,0 +1,119 @@
+// The stream's stateful mode: a `sequence` op opens a session on a stored model, and each `feed` frame with
+// the same id runs its timesteps from the state the previous feed left (the /v2 sequence store, so one
+// sequence_id can be fed from either). Feeds of a session run in order; a failed feed leaves the state
+// where it was and the session open. The session ends with a feed marked `end`, a cancel, or the socket.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { SequenceService } from '../compute/sequences.js';
+import type { ForwardOut } from '../compute/tasks.js';
+import type { StoredModel } from '../db/models.repo.js';
+import { AppError, RequestValidationError } from '../errors.js';
+import { batchIssues, ForwardResponse } from '../schemas/compute.js';
+import type { FeedOp, SequenceEndFrame, SequenceOp, SequenceOpenFrame } from '../schemas/stream.js';
+import { forwardStepFrames } from './stream-ops.js';
+
+export interface SessionHost {
+  sequences: SequenceService;
+  getModel(idOrName: string): StoredModel;
+  /** Sends a frame (never dropped); resolves when the client can take more, or at once when `signal` aborts. */
+  emit(frame: object | string, signal: AbortSignal): Promise<void>;
+  sendError(id: string, err: unknown): void;
+}
+
+interface Session {
+  model: StoredModel;
+  sequenceId: string;
+  /** Whether the next feed starts the sequence (from zeros) or continues it. */
+  startNext: boolean;
+  steps: number;
+  ac: AbortController;
+  chain: Promise<void>;
+  ended: boolean;
+}
+
+export class SequenceSessions {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(private readonly host: SessionHost) {}
+
+  /** Opens the session for `frame.id`; `ac` is its entry in the socket's op table (cancel and close abort it). */
+  open(frame: SequenceOp, ac: AbortController): void {
+    const model = this.host.getModel(frame.modelId);
+    const s: Session = {
+      model,
+      sequenceId: frame.sequenceId ?? randomUUID(),
+      startNext: frame.start,
+      steps: 0,
+      ac,
+      chain: Promise.resolve(),
+      ended: false,
+    };
+    this.sessions.set(frame.id, s);
+    ac.signal.addEventListener('abort', () => this.close(frame.id, 'cancelled'), { once: true });
+    const opened: SequenceOpenFrame = {
+      event: 'sequence_open',
+      id: frame.id,
+      modelId: model.id,
+      sequenceId: s.sequenceId,
+    };
+    void this.host.emit(opened, ac.signal);
+  }
+
+  feed(frame: FeedOp): void {
+    const s = this.sessions.get(frame.id);
+    if (!s)
+      throw new AppError(
+        'not-found',
+        `no open sequence session with id "${frame.id}": open one with {"op": "sequence"}`,
+      );
+    const issues = batchIssues(s.model.config, frame);
+    if (issues.length) throw new RequestValidationError(issues);
+    s.chain = s.chain.then(() => this.runFeed(frame, s)).catch((err) => this.host.sendError(frame.id, err));
+  }
+
+  private async runFeed(frame: FeedOp, s: Session): Promise<void> {
+    if (s.ended) return;
+    const include = frame.include ?? [];
+    const flags = { id: s.sequenceId, start: s.startNext, end: frame.end };
+    const out: ForwardOut = await this.host.sequences.forward(
+      s.model,
+      { data: frame.x.data, shape: [...frame.x.shape] },
+      [...new Set([...include, 'h' as const])],
+      flags,
+      s.ac.signal,
+    );
+    s.startNext = false;
+    const first = s.steps;
+    s.steps += frame.x.shape[1];
+    for (const f of forwardStepFrames(frame.id, out.h!, first)) {
+      if (s.ac.signal.aborted) return;
+      await this.host.emit(f, s.ac.signal);
+    }
+    const { h, logits, ...rest } = out;
+    const value = {
+      ...rest,
+      ...(include.includes('h') ? { h } : {}),
+      ...(include.includes('logits') ? { logits } : {}),
+    };
+    const body = z.encode(ForwardResponse, value) as Record<string, unknown>;
+    await this.host.emit(
+      JSON.stringify({ event: 'result', id: frame.id, ...body, sequenceId: s.sequenceId, steps: s.steps }),
+      s.ac.signal,
+    );
+    // the store forgot the state with the end flag; the session closes after its last result
+    if (frame.end) this.close(frame.id, 'end');
+  }
+
+  /** Ends a session: forgets the sequence's state unless a feed marked `end` already did, and says so once. */
+  private close(id: string, reason: SequenceEndFrame['reason']): void {
+    const s = this.sessions.get(id);
+    if (!s || s.ended) return;
+    s.ended = true;
+    this.sessions.delete(id);
+    if (reason === 'cancelled') this.host.sequences.end(s.model, s.sequenceId);
+    const done: SequenceEndFrame = { event: 'sequence_end', id, sequenceId: s.sequenceId, steps: s.steps, reason };
+    // the end frame goes out even though the session's own signal has fired
+    void this.host.emit(done, new AbortController().signal);
+    if (!s.ac.signal.aborted) s.ac.abort();
+  }
+}

@@ -1,0 +1,166 @@
+// One /v1/stream socket: parses each frame against the StreamRequest union, runs up to `maxOps` operations
+// at once (each with its own AbortSignal), answers every bad frame with an `error` frame and keeps going.
+// Closing the socket aborts every operation. While the client reads slower than the ops produce, the
+// ops wait (their frames are never dropped) and the socket stops reading new frames.
+import type { FastifyBaseLogger } from 'fastify';
+import type { RawData, WebSocket } from 'ws';
+import type { ModelService } from '../compute/models.js';
+import type { SequenceService } from '../compute/sequences.js';
+import type { ComputeService } from '../compute/service.js';
+import { CancelledError } from '../core/errors.js';
+import { AppError } from '../errors.js';
+import { errorToProblem, toIssues } from '../http/errors.js';
+import { StreamRequest } from '../schemas/stream.js';
+import { FrameSender } from './sender.js';
+import { type OpContext, STREAM_OPS } from './stream-ops.js';
+import { SequenceSessions } from './stream-sequences.js';
+
+export interface StreamDeps {
+  compute: ComputeService;
+  models: ModelService;
+  sequences: SequenceService;
+  maxParams: number;
+  maxBodyBytes: number;
+  /** Operations one socket may have in flight (UNROLL_STREAM_MAX_OPS). */
+  maxOps: number;
+  /** Bytes buffered for the client before ops wait for it (UNROLL_WS_SEND_BUDGET). */
+  sendBudget: number;
+  log: FastifyBaseLogger;
+}
+
+/** Resolves when the signal aborts; `off` removes the listener once the race is over. */
+function onAbort(signal: AbortSignal): { promise: Promise<void>; off: () => void } {
+  let handler = () => {};
+  const promise = new Promise<void>((resolve) => {
+    handler = () => resolve();
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', handler, { once: true });
+  });
+  return { promise, off: () => signal.removeEventListener('abort', handler) };
+}
+
+export function streamSession(ws: WebSocket, deps: StreamDeps): void {
+  const sender = new FrameSender(ws, deps.sendBudget);
+  const ops = new Map<string, AbortController>();
+
+  // a client that does not read stops being read: its frames wait in TCP, not in our memory
+  const pace = async (signal?: AbortSignal) => {
+    if (!sender.over) return;
+    ws.pause();
+    const abort = signal ? onAbort(signal) : null;
+    await Promise.race([sender.drained(), ...(abort ? [abort.promise] : [])]);
+    abort?.off();
+    ws.resume();
+  };
+
+  const sendError = (id: string | undefined, err: unknown) => {
+    // errorToProblem knows every error but a cancellation, which has no HTTP answer: here it is a frame
+    const e = err instanceof CancelledError ? new AppError('cancelled', err.message) : err;
+    const body = errorToProblem(e, deps.maxBodyBytes)!.body;
+    if (body.status >= 500) deps.log.error({ err, op: id }, 'stream operation failed');
+    sender.send(JSON.stringify({ event: 'error', ...(id === undefined ? {} : { id }), ...body }));
+    void pace();
+  };
+
+  const sessions = new SequenceSessions({
+    sequences: deps.sequences,
+    getModel: (id) => deps.models.get(id),
+    emit: async (f, signal) => {
+      sender.send(typeof f === 'string' ? f : JSON.stringify(f));
+      await pace(signal);
+    },
+    sendError,
+  });
+
+  const run = async (frame: Extract<StreamRequest, { op: 'forward' | 'bptt' }>, ac: AbortController) => {
+    const ctx: OpContext = {
+      compute: deps.compute,
+      models: deps.models,
+      maxParams: deps.maxParams,
+      signal: ac.signal,
+      emit: async (f) => {
+        if (ac.signal.aborted) return;
+        sender.send(typeof f === 'string' ? f : JSON.stringify(f));
+        await pace(ac.signal);
+      },
+    };
+    try {
+      const handler = STREAM_OPS[frame.op] as (f: typeof frame, c: OpContext) => Promise<void>;
+      await handler(frame, ctx);
+      if (ac.signal.aborted) throw new CancelledError('the operation was cancelled');
+    } catch (err) {
+      sendError(frame.id, ac.signal.aborted ? new CancelledError('the operation was cancelled') : err);
+    } finally {
+      if (ops.get(frame.id) === ac) ops.delete(frame.id);
+    }
+  };
+
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (isBinary)
+      return sendError(undefined, new AppError('unsupported-media-type', 'frames are JSON text, not binary'));
+    let raw: unknown;
+    try {
+      raw = JSON.parse(data.toString());
+    } catch (e) {
+      return sendError(
+        undefined,
+        new AppError('malformed-json', `the frame is not valid JSON: ${(e as Error).message}`),
+      );
+    }
+    const rawId = (raw as { id?: unknown } | null)?.id;
+    const id = typeof rawId === 'string' ? rawId : undefined;
+    const parsed = StreamRequest.safeParse(raw);
+    if (!parsed.success) {
+      const issues = toIssues(parsed.error.issues);
+      const first = issues[0];
+      const detail = `invalid frame at ${JSON.stringify(first?.path ?? [])}: ${first?.message ?? 'unknown problem'}`;
+      return sendError(id, new AppError('invalid-request', detail, issues));
+    }
+    const frame = parsed.data;
+    if (frame.op === 'cancel') {
+      // unknown or finished ids are ignored: a cancel may cross the op's last frame on the wire
+      ops.get(frame.id)?.abort();
+      return;
+    }
+    if (frame.op === 'feed') {
+      try {
+        sessions.feed(frame);
+      } catch (err) {
+        sendError(frame.id, err);
+      }
+      return;
+    }
+    if (ops.has(frame.id))
+      return sendError(
+        frame.id,
+        new AppError('conflict', `an operation with id "${frame.id}" is in flight on this socket`),
+      );
+    if (ops.size >= deps.maxOps)
+      return sendError(
+        frame.id,
+        new AppError(
+          'rate-limited',
+          `${ops.size} operations are in flight on this socket (UNROLL_STREAM_MAX_OPS = ${deps.maxOps}); wait for one or cancel one`,
+        ),
+      );
+    const ac = new AbortController();
+    ops.set(frame.id, ac);
+    if (frame.op !== 'sequence') {
+      void run(frame, ac);
+      return;
+    }
+    // a session holds its place among the socket's ops until it ends
+    ac.signal.addEventListener('abort', () => ops.get(frame.id) === ac && ops.delete(frame.id), { once: true });
+    try {
+      sessions.open(frame, ac);
+    } catch (err) {
+      ops.delete(frame.id);
+      sendError(frame.id, err);
+    }
+  });
+
+  ws.on('close', () => {
+    for (const ac of ops.values()) ac.abort();
+    ops.clear();
+  });
+}

@@ -94,16 +94,17 @@ export class RunData {
 }
 
 /**
- * The network's shape for the drawing, from whatever is known: the run's own config when the API gives it,
- * else the task's dimensions, else what the frames show (T from dL/dh_t, H from the hidden snapshot).
+ * The network's shape for the drawing: the run's own `config` and `length` (T) as GET /v1/runs/:id gives
+ * them; for a server that does not, what the page knows (the task's d and C) and what the frames show
+ * (T from dL/dh_t, H from the hidden snapshot).
  * @param {any} run GET /v1/runs/:id
  * @param {{d?: number, C?: number, H?: number, activation?: string, readout?: string} | null} known
  * @param {RunData} data
  * @returns {import('./network.js').NetShape | null}
  */
 export function shapeOf(run, known, data) {
-  const c = run?.config ?? run?.model?.config ?? run?.spec?.config ?? null;
-  const T = run?.T ?? run?.length ?? run?.spec?.source?.params?.length ?? run?.spec?.source?.T ?? data.T;
+  const c = run?.config ?? null;
+  const T = run?.length ?? data.T;
   if (!T) return null;
   return {
     T,

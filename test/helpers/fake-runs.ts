@@ -119,6 +119,8 @@ export class FakeRuns {
       modelId: null,
       reason: null,
       task: 'parity',
+      config: { inputSize: 1, hiddenSize: r.H, outputSize: 2, activation: 'tanh', readout: 'last' },
+      length: r.T,
       createdAt: new Date(0).toISOString(),
       startedAt: null,
       finishedAt: null,

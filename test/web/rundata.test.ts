@@ -56,8 +56,8 @@ describe('shapeOf', () => {
       readout: 'last',
     });
     const config = { inputSize: 3, hiddenSize: 8, outputSize: 4, activation: 'relu', readout: 'all' };
-    expect(shapeOf({ id: 'r', config }, null, d)).toEqual({
-      T: 6,
+    expect(shapeOf({ id: 'r', config, length: 9 }, null, d)).toEqual({
+      T: 9,
       d: 3,
       H: 8,
       C: 4,

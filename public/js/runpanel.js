@@ -42,6 +42,8 @@ export class RunPanel {
     /** @type {any} */ this.known = null;
     /** @type {RunEvents | null} */ this.events = null;
     this.netKey = '';
+    /** The event socket as last reported: written to the dataset by draw(). */
+    this.socket = { state: 'stopped', connects: 0, since: -1 };
     new ResizeObserver(() => this.schedule.mark()).observe(this.root);
   }
 
@@ -71,7 +73,8 @@ export class RunPanel {
         el.textContent =
           state === 'reconnecting' ? `reconnecting in ${((d.delayMs ?? 0) / 1000).toFixed(1)} s…` : CONN_TEXT[state];
         el.dataset.state = state;
-        Object.assign(this.root.dataset, { socket: state, connects: String(d.connects), since: String(d.since) });
+        this.socket = { state, connects: d.connects, since: d.since };
+        this.schedule.mark();
         if (state === 'ended') this.hooks.onEnded(run.id);
         if (state === 'reconnecting') this.hooks.onReconnecting(run.id);
       },
@@ -102,6 +105,12 @@ export class RunPanel {
     this.lines();
     this.heatmaps();
     this.network();
+    // what tools (the browser tests, the bench) read, all written by the same draw so that they agree
+    Object.assign(this.root.dataset, {
+      socket: this.socket.state,
+      connects: String(this.socket.connects),
+      since: String(this.socket.since),
+    });
     this.root.dataset.lastStep = String(this.data.lastStep);
     this.root.dataset.frames = String(this.data.frames);
     this.root.dataset.steps = String(this.data.metrics.count);

@@ -40,6 +40,7 @@ describe('the dashboard in a browser (fake runs API)', () => {
     const { page } = browser;
     const started = Date.now();
     await page.goto(`${base}/#run=${run.id}`);
+    // the page writes what it shows in one draw: the socket's end and the last step arrive together
     await page.waitForFunction(socketEnded, null, { timeout: 120_000, polling: 250 });
     const seconds = (Date.now() - started) / 1000;
     const state = await page.evaluate(runState);

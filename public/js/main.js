@@ -1,8 +1,8 @@
 // The dashboard's entry point: loads the tasks and stored models into the form, keeps the run list fresh,
 // starts and cancels runs, and hands the selected run (kept in the URL as #run=<id>) to the RunPanel.
 import { ApiError, api, getToken, setToken } from './api.js';
-import { formatStep } from './format.js';
 import { fieldOf, runBody, taskDims } from './runform.js';
+import { runItem } from './runlist.js';
 import { RunPanel } from './runpanel.js';
 
 /** How often the run list is refreshed while the tab is visible. */
@@ -134,37 +134,10 @@ async function submit(/** @type {SubmitEvent} */ ev) {
   }
 }
 
-/** @param {any} run */
-function runItem(run) {
-  const li = document.createElement('li');
-  li.className = 'run-item';
-  li.dataset.id = run.id;
-  li.dataset.status = run.status;
-  if (run.id === panel.id) li.setAttribute('aria-current', 'true');
-  const a = document.createElement('a');
-  a.href = `#run=${run.id}`;
-  const title = document.createElement('span');
-  title.className = 'name';
-  title.textContent = run.name || run.task || 'inline data';
-  const badge = document.createElement('span');
-  badge.className = 'badge';
-  badge.dataset.status = run.status;
-  badge.textContent = run.status;
-  const progress = document.createElement('progress');
-  progress.max = run.steps || 1;
-  progress.value = Math.min(run.step ?? 0, progress.max);
-  const step = document.createElement('span');
-  step.className = 'step';
-  step.textContent = `${formatStep(run.step ?? 0)} / ${formatStep(run.steps ?? 0)}`;
-  a.append(title, badge, progress, step);
-  li.append(a);
-  return li;
-}
-
 async function refreshRuns() {
   try {
     const { runs, total } = await api('GET', `/v1/runs?limit=${RUNS_SHOWN}`);
-    $('runs').replaceChildren(...runs.map(runItem));
+    $('runs').replaceChildren(...runs.map((/** @type {any} */ r) => runItem(r, panel.id)));
     $('runs-count').textContent = total ? `(${total})` : '';
     $('runs-empty').hidden = runs.length > 0;
     for (const r of runs) if (r.id === panel.id) panel.update(r);

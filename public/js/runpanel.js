@@ -2,20 +2,17 @@
 // drawing of its network. Frames only update RunData; drawing happens once per animation frame.
 import { eventsUrl } from './api.js';
 import { gradChart, lossChart } from './charts.js';
-import { css, diverging, lutIndex, viridis } from './colormap.js';
+import { diverging, viridis } from './colormap.js';
 import { RunEvents } from './events.js';
 import { formatPercent, formatStep, formatValue } from './format.js';
 import { frameScheduler } from './frame.js';
 import { Heatmap } from './heatmap.js';
-import { folded, legend, toDom, unrolled } from './network.js';
+import { NetView } from './netview.js';
 import { hiddenScale, logScale, paintMatrix, paintSteps } from './paint.js';
 import { RunData, shapeOf } from './rundata.js';
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-
-/** viridis entries below this are dark enough to need a light label on top. */
-const DARK_BELOW = 150;
 
 const CONN_TEXT = {
   connecting: 'connecting…',
@@ -41,7 +38,7 @@ export class RunPanel {
     /** @type {any} */ this.run = null;
     /** @type {any} */ this.known = null;
     /** @type {RunEvents | null} */ this.events = null;
-    this.netKey = '';
+    this.net = new NetView($('net'));
     /** The event socket as last reported: written to the dataset by draw(). */
     this.socket = { state: 'stopped', connects: 0, since: -1 };
     new ResizeObserver(() => this.schedule.mark()).observe(this.root);
@@ -57,7 +54,7 @@ export class RunPanel {
     this.run = run;
     this.known = known;
     this.data = new RunData();
-    this.netKey = '';
+    this.net.reset();
     this.root.hidden = false;
     this.root.dataset.runId = run.id;
     const data = this.data;
@@ -218,36 +215,9 @@ export class RunPanel {
   network() {
     const shape = this.shape();
     if (!shape) return;
-    const key = JSON.stringify(shape);
-    const host = $('net');
-    if (key !== this.netKey) {
-      this.netKey = key;
-      const lines = legend(shape).map((text) => {
-        const p = document.createElement('p');
-        p.textContent = text;
-        return p;
-      });
-      const pics = document.createElement('div');
-      pics.className = 'net-pics';
-      pics.append(toDom(folded('fold'), document), toDom(unrolled(shape, 'unroll').tree, document));
-      host.replaceChildren(pics, ...lines);
-    }
-    // each h_t takes the colour of the gradient reaching it at the latest step, on the heatmap's scale
+    this.net.render(shape);
     const profile = this.data.latestProfile();
     const dh = this.data.dh;
-    if (!profile || !dh) return;
-    const scale = logScale(dh.snapshot().values);
-    for (const g of host.querySelectorAll('.unrolled .node.h')) {
-      const t = Number(g.getAttribute('data-t'));
-      const v = profile[t];
-      const circle = /** @type {SVGElement} */ (g.firstElementChild);
-      if (!(v > 0)) continue;
-      const i = lutIndex(Math.log10(v), scale.lo, scale.hi);
-      circle.style.setProperty('fill', css(viridis, i));
-      // viridis is dark at its low end: the label turns light there
-      g.classList.add('tinted');
-      g.classList.toggle('dark', i < DARK_BELOW);
-      g.setAttribute('data-dh', formatValue(v));
-    }
+    if (profile && dh) this.net.tint(profile, logScale(dh.snapshot().values));
   }
 }

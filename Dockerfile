@@ -24,6 +24,8 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --from=build --chown=node:node /app/wasm/build ./wasm/build
 COPY --chown=node:node package.json ./
+# the dashboard's page, served from the package root (uPlot comes with node_modules)
+COPY --chown=node:node public ./public
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

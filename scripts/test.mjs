@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: builds the wasm kernels, then typecheck (tsc --noEmit), lint (Biome) and vitest. Every step runs even when one fails, and the
-// last line sums them: "N passed, M failed" (the build, tsc and Biome count as one check each; vitest counts its tests).
-// Exits non-zero when anything failed.
+// `npm test`: builds the wasm kernels, then typecheck (tsc --noEmit, and the page's modules with
+// tsconfig.web.json), lint (Biome) and vitest. Every step runs even when one fails, and the last line sums
+// them: "N passed, M failed" (the build, each tsc and Biome count as one check each; vitest counts its
+// tests). Exits non-zero when anything failed.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,8 @@ console.log('== build: the WebAssembly kernels (npm run build:wasm)');
 count(run('npm', ['run', 'build:wasm', '--silent']));
 console.log('== typecheck: tsc --noEmit');
 count(run('npx', ['tsc', '--noEmit']));
+console.log('== typecheck the page: tsc -p tsconfig.web.json (public/js with the DOM)');
+count(run('npx', ['tsc', '-p', 'tsconfig.web.json']));
 console.log('== lint: biome check .');
 count(run('npx', ['biome', 'check', '.']));
 

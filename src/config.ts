@@ -66,6 +66,8 @@ export const ConfigSchema = z.object({
   UNROLL_RUN_MAX_STEPS: int(1).default(1_000_000),
   /** A run's default interval, in steps, between hidden-state snapshots of its probe sequence. */
   UNROLL_RUN_HIDDEN_EVERY: int(1).default(10),
+  /** Serve the live dashboard at / (and its files under /js, /css, /vendor); "false" for an API-only server. */
+  UNROLL_DASHBOARD: z.stringbool().default(true),
 });
 
 export type Config = Readonly<

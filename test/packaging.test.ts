@@ -73,6 +73,7 @@ describe('the image start command', () => {
     expect(cmd).toEqual(['node', 'dist/server.js']);
     expect(runStage).toMatch(/^USER node$/m);
     expect(runStage).toMatch(/^HEALTHCHECK /m);
+    expect(runStage).toMatch(/^COPY .*\bpublic \.\/public$/m); // the dashboard's files
   });
 
   it('serves, is ready with its pool, and writes its SQLite file to the data dir', async () => {
@@ -85,6 +86,9 @@ describe('the image start command', () => {
     });
     expect(r.status).toBe(201);
     expect(readFileSync(join(dataDir, 'unroll.sqlite')).subarray(0, 15).toString()).toBe('SQLite format 3');
+    // the built server finds the dashboard's files and uPlot
+    expect(await (await fetch(`${base}/`)).text()).toContain('/js/main.js');
+    expect((await fetch(`${base}/vendor/uplot/uPlot.esm.js`)).status).toBe(200);
   });
 
   it('on SIGTERM, lets an in-flight request finish, then exits 0', async () => {

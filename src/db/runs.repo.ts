@@ -48,6 +48,7 @@ const floats = (b: Buffer | null) => (b ? new Float64Array(new Uint8Array(b).buf
 const bytes = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 export function rowToRun(r: Row): Run {
+  const spec: RunSpec = JSON.parse(r.spec);
   return {
     id: r.id,
     name: r.name,
@@ -59,6 +60,8 @@ export function rowToRun(r: Row): Run {
     modelId: r.model_id,
     reason: r.reason,
     task: r.task,
+    config: spec.config,
+    length: spec.source.kind === 'task' ? spec.source.params.length : spec.source.T,
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,

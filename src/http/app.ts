@@ -24,6 +24,7 @@ import { registerDocs } from './docs.js';
 import { registerBodyLimitDrain, registerErrorHandling, validatorCompiler } from './errors.js';
 import { createMetrics, registerRequestMetrics } from './metrics.js';
 import { computeRoutes } from './routes/compute.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { gradingRoutes } from './routes/grading.js';
 import { modelRoutes } from './routes/models.js';
 import { opsRoutes } from './routes/ops.js';
@@ -126,5 +127,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(traceRoutes, { services });
   await app.register(streamRoutes, { services });
   await app.register(runRoutes, { services });
+  if (config.UNROLL_DASHBOARD) await app.register(dashboardRoutes);
   return app;
 }

@@ -1,7 +1,7 @@
 // Training runs: the POST /v1/runs body, a run as GET returns it, and the event frames its WebSocket sends.
 import { z } from 'zod';
 import { TASK_NAMES } from '../training/tasks.js';
-import { InlineModel } from './model.js';
+import { InlineModel, ModelConfig } from './model.js';
 import { indexTensor, tensor } from './tensor.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -119,6 +119,8 @@ export const Run = z
     modelId: z.string().nullable().meta({ description: 'the trained weights, stored as a model, once succeeded' }),
     reason: z.string().nullable().meta({ description: 'why it failed or was cancelled' }),
     task: z.string().nullable(),
+    config: ModelConfig.meta({ description: 'the network it trains (the dashboard draws it)' }),
+    length: z.int().meta({ description: 'T, the length of its sequences' }),
     createdAt: z.string(),
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),

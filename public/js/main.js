@@ -1,0 +1,209 @@
+// The dashboard's entry point: loads the tasks and stored models into the form, keeps the run list fresh,
+// starts and cancels runs, and hands the selected run (kept in the URL as #run=<id>) to the RunPanel.
+import { ApiError, api, getToken, setToken } from './api.js';
+import { fieldOf, runBody, taskDims } from './runform.js';
+import { runItem } from './runlist.js';
+import { RunPanel } from './runpanel.js';
+
+/** How often the run list is refreshed while the tab is visible. */
+const LIST_EVERY_MS = 2000;
+const RUNS_SHOWN = 50;
+
+/** @param {string} id */
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const form = /** @type {HTMLFormElement} */ ($('run-form'));
+
+/** @type {import('./runform.js').TaskInfo[]} */
+let tasks = [];
+/** What the page knows of the shape of runs it started (the API's run object may not say). */
+const known = new Map();
+/** The stored models offered in the form, by id. */
+const stored = new Map();
+const panel = new RunPanel({ onEnded: () => void refreshRuns(), onReconnecting: (id) => void stillThere(id) });
+
+/** While the socket reconnects: a run that is gone (deleted) is let go rather than retried forever. @param {string} id */
+async function stillThere(id) {
+  try {
+    await api('GET', `/v1/runs/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404 && panel.id === id) location.hash = '';
+  }
+}
+
+/** @param {unknown} err */
+function report(err) {
+  if (err instanceof ApiError && err.status === 401) {
+    $('token-button').hidden = false;
+    const dialog = /** @type {HTMLDialogElement} */ ($('token-dialog'));
+    if (!dialog.open) dialog.showModal();
+  }
+  console.warn(err);
+}
+
+async function loadTasks() {
+  tasks = (await api('GET', '/v1/tasks')).tasks;
+  const select = /** @type {HTMLSelectElement} */ (form.elements.namedItem('task'));
+  select.replaceChildren(...tasks.map((t) => new Option(t.name, t.name)));
+  taskChanged();
+}
+
+async function loadModels() {
+  const { models } = await api('GET', '/v1/models?limit=100');
+  const select = /** @type {HTMLSelectElement} */ (form.elements.namedItem('model'));
+  for (const o of [...select.options]) if (o.value.startsWith('stored:')) o.remove();
+  stored.clear();
+  for (const m of models) {
+    stored.set(m.id, m);
+    const c = m.config;
+    const label = `Stored: ${m.name ?? m.id.slice(0, 8)} (d=${c.inputSize}, H=${c.hiddenSize}, C=${c.outputSize}, ${c.activation ?? 'tanh'})`;
+    select.add(new Option(label, `stored:${m.id}`));
+  }
+}
+
+/** Placeholders show the chosen task's defaults; fields that do not apply hide. */
+function taskChanged() {
+  const f = new FormData(form);
+  const task = tasks.find((t) => t.name === f.get('task'));
+  if (!task) return;
+  $('task-description').textContent = task.description;
+  const d = task.defaults;
+  const ph = {
+    length: d.length,
+    symbols: d.symbols,
+    hiddenSize: d.hiddenSize,
+    steps: d.steps,
+    batchSize: d.batchSize,
+    lr: d.optimizer?.lr,
+    clipNorm: d.clipNorm,
+  };
+  for (const [k, v] of Object.entries(ph)) {
+    const input = /** @type {HTMLInputElement | null} */ (form.elements.namedItem(k));
+    if (input) input.placeholder = v === undefined || v === null ? '' : String(v);
+  }
+  for (const el of form.querySelectorAll('[data-task-only]')) {
+    if (el instanceof HTMLElement) el.hidden = el.dataset.taskOnly !== task.name;
+  }
+  for (const el of form.querySelectorAll('[data-model-only]')) {
+    if (el instanceof HTMLElement) el.hidden = el.dataset.modelOnly !== f.get('model');
+  }
+}
+
+/** @param {{field: string, message: string}[]} errors */
+function showErrors(errors, detail = '') {
+  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  for (const e of errors) {
+    const field = form.elements.namedItem(e.field);
+    if (field instanceof Element) field.setAttribute('aria-invalid', 'true');
+  }
+  const box = $('form-error');
+  box.hidden = !errors.length && !detail;
+  box.textContent = detail || errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+}
+
+async function submit(/** @type {SubmitEvent} */ ev) {
+  ev.preventDefault();
+  const fields = /** @type {Record<string, string>} */ (
+    Object.fromEntries([...new FormData(form)].map(([k, v]) => [k, String(v)]))
+  );
+  const { body, errors } = runBody(fields, tasks);
+  showErrors(errors);
+  if (errors.length) return;
+  const button = /** @type {HTMLButtonElement} */ ($('start'));
+  button.disabled = true;
+  try {
+    const created = await api('POST', '/v1/runs', body);
+    const task = tasks.find((t) => t.name === fields.task);
+    const model = /** @type {any} */ (body.model)?.config ?? stored.get(String(body.modelId))?.config;
+    if (task)
+      known.set(created.id, {
+        ...taskDims(task, Number(fields.symbols) || 0),
+        H: model?.hiddenSize,
+        activation: model?.activation,
+      });
+    location.hash = `run=${created.id}`;
+    await refreshRuns();
+  } catch (err) {
+    if (err instanceof ApiError)
+      showErrors(
+        (err.issues ?? []).map((i) => ({ field: fieldOf(i.path), message: i.message })),
+        err.message,
+      );
+    report(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function refreshRuns() {
+  try {
+    const { runs, total } = await api('GET', `/v1/runs?limit=${RUNS_SHOWN}`);
+    $('runs').replaceChildren(...runs.map((/** @type {any} */ r) => runItem(r, panel.id)));
+    $('runs-count').textContent = total ? `(${total})` : '';
+    $('runs-empty').hidden = runs.length > 0;
+    for (const r of runs) if (r.id === panel.id) panel.update(r);
+  } catch (err) {
+    report(err);
+  }
+}
+
+/**
+ * A task's d and C when they do not depend on the run's options (copy-first's follow its K, which a run
+ * started elsewhere does not tell). @param {string | null} name
+ */
+function taskShape(name) {
+  const task = tasks.find((t) => t.name === name);
+  return task && (task.defaults.inputSize !== undefined || task.name !== 'copy-first') ? taskDims(task, 0) : null;
+}
+
+async function selectFromHash() {
+  const id = new URLSearchParams(location.hash.slice(1)).get('run');
+  $('run-empty').hidden = Boolean(id);
+  if (!id) return panel.hide();
+  if (id === panel.id) return;
+  try {
+    const run = await api('GET', `/v1/runs/${encodeURIComponent(id)}`);
+    panel.show(run, known.get(id) ?? taskShape(run.task));
+  } catch (err) {
+    report(err);
+    panel.hide();
+    $('run-empty').hidden = false;
+  }
+  for (const li of $('runs').children)
+    li.toggleAttribute('aria-current', /** @type {HTMLElement} */ (li).dataset.id === id);
+}
+
+$('run-cancel').addEventListener('click', async () => {
+  if (!panel.id) return;
+  try {
+    panel.update(await api('POST', `/v1/runs/${encodeURIComponent(panel.id)}/cancel`));
+  } catch (err) {
+    report(err);
+  }
+  await refreshRuns();
+});
+$('token-button').addEventListener('click', () => /** @type {HTMLDialogElement} */ ($('token-dialog')).showModal());
+$('token-dialog').addEventListener('close', () => {
+  const dialog = /** @type {HTMLDialogElement} */ ($('token-dialog'));
+  if (dialog.returnValue !== 'save') return;
+  setToken(String(new FormData(/** @type {HTMLFormElement} */ ($('token-form'))).get('token') ?? ''));
+  void boot();
+});
+form.addEventListener('change', taskChanged);
+form.addEventListener('submit', submit);
+addEventListener('hashchange', () => void selectFromHash());
+
+async function boot() {
+  $('token-button').hidden = !getToken();
+  try {
+    await Promise.all([loadTasks(), loadModels()]);
+  } catch (err) {
+    report(err);
+  }
+  await refreshRuns();
+  await selectFromHash();
+}
+
+setInterval(() => {
+  if (document.visibilityState === 'visible') void refreshRuns();
+}, LIST_EVERY_MS);
+void boot();

@@ -1,0 +1,54 @@
+// The network drawing on the page: rebuilt when the run's shape changes, and each h_t of the unrolled
+// form tinted, every redraw, with the gradient reaching it at the latest step (the heatmap's colours).
+import { css, lutIndex, viridis } from './colormap.js';
+import { formatValue } from './format.js';
+import { folded, legend, toDom, unrolled } from './network.js';
+
+/** viridis entries below this are dark enough to need a light label on top. */
+const DARK_BELOW = 150;
+
+export class NetView {
+  /** @param {HTMLElement} host */
+  constructor(host) {
+    this.host = host;
+    this.key = '';
+  }
+
+  /** @param {import('./network.js').NetShape} shape */
+  render(shape) {
+    const key = JSON.stringify(shape);
+    if (key === this.key) return;
+    this.key = key;
+    const lines = legend(shape).map((text) => {
+      const p = document.createElement('p');
+      p.textContent = text;
+      return p;
+    });
+    const pics = document.createElement('div');
+    pics.className = 'net-pics';
+    pics.append(toDom(folded('fold'), document), toDom(unrolled(shape, 'unroll').tree, document));
+    this.host.replaceChildren(pics, ...lines);
+  }
+
+  /** Forgets the drawing, so the next render draws afresh. */
+  reset() {
+    this.key = '';
+  }
+
+  /**
+   * @param {ArrayLike<number>} profile ‖dL/dh_t‖ for t = 0..T−1 at the latest step
+   * @param {{lo: number, hi: number}} scale log10 range, the heatmap's
+   */
+  tint(profile, scale) {
+    for (const g of this.host.querySelectorAll('.unrolled .node.h')) {
+      const v = profile[Number(g.getAttribute('data-t'))];
+      if (!(v > 0)) continue;
+      const i = lutIndex(Math.log10(v), scale.lo, scale.hi);
+      // CSSOM, not a style attribute: the page's CSP allows no inline styles
+      /** @type {SVGElement} */ (g.firstElementChild).style.setProperty('fill', css(viridis, i));
+      g.classList.add('tinted');
+      g.classList.toggle('dark', i < DARK_BELOW);
+      g.setAttribute('data-dh', formatValue(v));
+    }
+  }
+}

@@ -1,0 +1,117 @@
+// What the page knows about the selected run, folded from its event frames: bounded histories of the
+// metrics, the per-weight gradient norms and the dL/dh_t profiles, the latest hidden snapshot, the status.
+import { History } from './history.js';
+
+/** The weights in the order of the sheet's state_dict; any other key the server sends goes after them. */
+export const WEIGHT_KEYS = ['U.weight', 'W.weight', 'W.bias', 'V.weight', 'V.bias'];
+/** Scalar charts: the latest points at full resolution, and at most this many buckets before them. */
+export const SERIES_SIZE = { recent: 1024, buckets: 2048 };
+/** The dL/dh_t heatmap holds T values per row, and is at most a few hundred pixels wide: fewer rows. */
+export const PROFILE_SIZE = { recent: 256, buckets: 512 };
+
+export class RunData {
+  constructor() {
+    /** loss (nats) and accuracy (fraction), averaged per bucket */
+    this.metrics = new History({ width: 2, reduce: 'mean', ...SERIES_SIZE });
+    /** @type {string[]} */
+    this.gradKeys = [];
+    /** per-weight ‖dL/dθ‖, the max per bucket so that a spike (an exploding gradient) survives downsampling */
+    /** @type {History | null} */
+    this.grads = null;
+    /** ‖dL/dh_t‖ for t = 0..T−1, averaged per bucket */
+    /** @type {History | null} */
+    this.dh = null;
+    /** @type {{step: number, h: number[][]} | null} */
+    this.hidden = null;
+    /** @type {string | null} */
+    this.status = null;
+    /** @type {string | null} */
+    this.reason = null;
+    this.lastStep = -1;
+    this.frames = 0;
+  }
+
+  /** T, from the profiles or the hidden snapshot, once a frame has said. */
+  get T() {
+    return this.dh?.width ?? this.hidden?.h.length ?? null;
+  }
+
+  get H() {
+    return this.hidden?.h[0]?.length ?? null;
+  }
+
+  /** @param {import('./events.js').Frame} f @returns {boolean} whether anything changed */
+  apply(f) {
+    this.frames++;
+    if (f.event === 'step') return this.step(f);
+    if (f.event === 'hidden' && Array.isArray(f.h)) {
+      if (this.hidden && f.step <= this.hidden.step) return false;
+      this.hidden = { step: f.step, h: f.h };
+      return true;
+    }
+    if (f.event === 'status' && f.status) {
+      this.status = f.status;
+      this.reason = f.reason ?? null;
+      return true;
+    }
+    return false;
+  }
+
+  /** @param {import('./events.js').Frame} f */
+  step(f) {
+    if (!this.metrics.push(f.step, [f.loss, f.accuracy])) return false;
+    this.lastStep = f.step;
+    if (f.gradNorm) {
+      if (!this.grads) {
+        const keys = Object.keys(f.gradNorm);
+        this.gradKeys = [
+          ...WEIGHT_KEYS.filter((k) => keys.includes(k)),
+          ...keys.filter((k) => !WEIGHT_KEYS.includes(k)),
+        ];
+        this.grads = new History({ width: this.gradKeys.length, reduce: 'max', ...SERIES_SIZE });
+      }
+      const g = f.gradNorm;
+      // a zero norm has no place on a log axis: leave the point out
+      this.grads.push(
+        f.step,
+        this.gradKeys.map((k) => (g[k] > 0 ? g[k] : null)),
+      );
+    }
+    if (Array.isArray(f.dhNorm) && f.dhNorm.length) {
+      if (!this.dh || this.dh.width !== f.dhNorm.length)
+        this.dh = new History({ width: f.dhNorm.length, reduce: 'mean', ...PROFILE_SIZE });
+      this.dh.push(f.step, f.dhNorm);
+    }
+    return true;
+  }
+
+  /** The latest dL/dh_t profile (for the drawing's node colours), or null. */
+  latestProfile() {
+    const s = this.dh?.snapshot();
+    if (!s || s.rows === 0) return null;
+    return s.values.subarray((s.rows - 1) * s.width, s.rows * s.width);
+  }
+}
+
+/**
+ * The network's shape for the drawing: the run's own `config` and `length` (T) as GET /v1/runs/:id gives
+ * them; for a server that does not, what the page knows (the task's d and C) and what the frames show
+ * (T from dL/dh_t, H from the hidden snapshot).
+ * @param {any} run GET /v1/runs/:id
+ * @param {{d?: number, C?: number, H?: number, activation?: string, readout?: string} | null} known
+ * @param {RunData} data
+ * @returns {import('./network.js').NetShape | null}
+ */
+export function shapeOf(run, known, data) {
+  const c = run?.config ?? null;
+  const T = run?.length ?? data.T;
+  if (!T) return null;
+  return {
+    T,
+    d: c?.inputSize ?? known?.d ?? null,
+    H: c?.hiddenSize ?? data.H ?? known?.H ?? null,
+    C: c?.outputSize ?? known?.C ?? null,
+    activation: c?.activation ?? known?.activation ?? 'tanh',
+    readout: c?.readout ?? known?.readout ?? 'last',
+  };
+}

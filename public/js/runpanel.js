@@ -1,0 +1,223 @@
+// The selected run: its header (status, progress, socket state), the live charts, both heatmaps and the
+// drawing of its network. Frames only update RunData; drawing happens once per animation frame.
+import { eventsUrl } from './api.js';
+import { gradChart, lossChart } from './charts.js';
+import { diverging, viridis } from './colormap.js';
+import { RunEvents } from './events.js';
+import { formatPercent, formatStep, formatValue } from './format.js';
+import { frameScheduler } from './frame.js';
+import { Heatmap } from './heatmap.js';
+import { NetView } from './netview.js';
+import { hiddenScale, logScale, paintMatrix, paintSteps } from './paint.js';
+import { RunData, shapeOf } from './rundata.js';
+
+/** @param {string} id */
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+const CONN_TEXT = {
+  connecting: 'connecting…',
+  live: 'live',
+  reconnecting: 'reconnecting…',
+  ended: 'complete',
+  stopped: '',
+};
+
+export class RunPanel {
+  /** @param {{onEnded: (id: string) => void, onReconnecting: (id: string) => void}} hooks */
+  constructor(hooks) {
+    this.hooks = hooks;
+    this.root = $('run');
+    this.loss = lossChart($('plot-loss'));
+    /** @type {import('./charts.js').LiveChart | null} */
+    this.grads = null;
+    this.gradKeys = '';
+    this.dhMap = new Heatmap(/** @type {HTMLCanvasElement} */ ($('heat-dh')));
+    this.hiddenMap = new Heatmap(/** @type {HTMLCanvasElement} */ ($('heat-hidden')));
+    this.schedule = frameScheduler(() => this.draw());
+    this.data = new RunData();
+    /** @type {any} */ this.run = null;
+    /** @type {any} */ this.known = null;
+    /** @type {RunEvents | null} */ this.events = null;
+    this.net = new NetView($('net'));
+    /** The event socket as last reported: written to the dataset by draw(). */
+    this.socket = { state: 'stopped', connects: 0, since: -1 };
+    new ResizeObserver(() => this.schedule.mark()).observe(this.root);
+  }
+
+  get id() {
+    return this.run?.id ?? null;
+  }
+
+  /** Follows another run, from its first event. @param {any} run @param {any} known what the page knows of its shape */
+  show(run, known) {
+    this.events?.stop();
+    this.run = run;
+    this.known = known;
+    this.data = new RunData();
+    this.net.reset();
+    this.root.hidden = false;
+    this.root.dataset.runId = run.id;
+    const data = this.data;
+    const events = new RunEvents({
+      url: (since) => eventsUrl(run.id, since),
+      onFrame: (f) => {
+        if (this.data !== data) return;
+        if (data.apply(f)) this.schedule.mark();
+        if (f.event === 'status' && events.state === 'ended') this.hooks.onEnded(run.id);
+      },
+      onState: (state, d) => {
+        const el = $('run-conn');
+        el.textContent =
+          state === 'reconnecting' ? `reconnecting in ${((d.delayMs ?? 0) / 1000).toFixed(1)} s…` : CONN_TEXT[state];
+        el.dataset.state = state;
+        this.socket = { state, connects: d.connects, since: d.since };
+        this.schedule.mark();
+        if (state === 'ended') this.hooks.onEnded(run.id);
+        if (state === 'reconnecting') this.hooks.onReconnecting(run.id);
+      },
+    });
+    this.events = events;
+    events.start();
+    this.schedule.mark();
+  }
+
+  /** The run as the list last saw it (status, step, metrics). @param {any} run */
+  update(run) {
+    if (run.id !== this.id) return;
+    this.run = { ...this.run, ...run };
+    this.schedule.mark();
+  }
+
+  hide() {
+    this.events?.stop();
+    this.events = null;
+    this.run = null;
+    this.root.hidden = true;
+  }
+
+  draw() {
+    if (!this.run) return;
+    const t0 = performance.now();
+    this.header();
+    this.lines();
+    this.heatmaps();
+    this.network();
+    // what tools (the browser tests, the bench) read, all written by the same draw so that they agree
+    Object.assign(this.root.dataset, {
+      socket: this.socket.state,
+      connects: String(this.socket.connects),
+      since: String(this.socket.since),
+    });
+    this.root.dataset.lastStep = String(this.data.lastStep);
+    this.root.dataset.frames = String(this.data.frames);
+    this.root.dataset.steps = String(this.data.metrics.count);
+    this.root.dataset.skippedSteps = String(this.events?.skippedSteps ?? 0);
+    this.root.dataset.draws = String(this.schedule.draws);
+    // for `npm run bench:dashboard`: what one redraw costs with the history as it is
+    this.root.dataset.drawMs = (performance.now() - t0).toFixed(2);
+  }
+
+  header() {
+    const run = this.run;
+    const d = this.data;
+    const status = d.status && run.status !== 'queued' ? d.status : run.status;
+    $('run-title').textContent = run.name || run.task || run.id;
+    const badge = $('run-status');
+    badge.textContent = status;
+    badge.dataset.status = status;
+    const done = Math.max(run.step ?? 0, d.lastStep + 1);
+    const bar = /** @type {HTMLProgressElement} */ ($('run-progress'));
+    bar.max = run.steps || 1;
+    bar.value = Math.min(done, bar.max);
+    $('run-step').textContent = `step ${formatStep(done)} / ${formatStep(run.steps ?? 0)}`;
+    const snap = d.metrics.snapshot();
+    const last = snap.rows - 1;
+    const facts = {
+      loss: last >= 0 ? `${formatValue(snap.values[last * 2])} nats` : '–',
+      accuracy: last >= 0 ? formatPercent(snap.values[last * 2 + 1]) : '–',
+      task: run.task ?? 'inline data',
+      'frames received': String(d.frames),
+      'skipped by the server': String(this.events?.skipped ?? 0),
+      reconnects: String(Math.max(0, (this.events?.connects ?? 1) - 1)),
+      ...(run.evaluation
+        ? { 'held-out accuracy': `${formatPercent(run.evaluation.accuracy)} of ${run.evaluation.size}` }
+        : {}),
+      ...(run.modelId ? { 'trained model': run.modelId } : {}),
+      ...(run.reason || d.reason ? { reason: run.reason ?? d.reason } : {}),
+    };
+    const dl = $('run-facts');
+    dl.replaceChildren(
+      ...Object.entries(facts).flatMap(([k, v]) => {
+        const dt = document.createElement('dt');
+        dt.textContent = k;
+        const dd = document.createElement('dd');
+        dd.textContent = v;
+        return [dt, dd];
+      }),
+    );
+    /** @type {HTMLButtonElement} */ ($('run-cancel')).disabled = !(status === 'queued' || status === 'running');
+  }
+
+  lines() {
+    const m = this.data.metrics;
+    const x = Array.from(m.snapshot().x);
+    this.loss.update([x, m.series(0), m.series(1).map((v) => (v === null ? null : v * 100))]);
+    const g = this.data.grads;
+    if (!g) return;
+    const key = this.data.gradKeys.join();
+    if (!this.grads || key !== this.gradKeys) {
+      $('plot-grad').replaceChildren();
+      this.grads = gradChart($('plot-grad'), this.data.gradKeys);
+      this.gradKeys = key;
+    }
+    this.grads.update([Array.from(g.snapshot().x), ...this.data.gradKeys.map((_, i) => g.series(i))]);
+  }
+
+  heatmaps() {
+    const dh = this.data.dh;
+    if (dh?.rows) {
+      const snap = dh.snapshot();
+      const s0 = snap.lo[0];
+      const s1 = snap.hi[snap.rows - 1];
+      const scale = logScale(snap.values);
+      this.dhMap.draw({
+        cols: 'plot',
+        rows: snap.width,
+        paint: (img, cols) => paintSteps(img, cols, snap, s0, s1, scale, viridis),
+        x: { label: 'training step', min: s0, max: s1 + 1, format: formatStep },
+        y: { label: 'timestep t', min: 0, max: snap.width - 1, cells: true },
+        bar: { table: viridis, lo: scale.lo, hi: scale.hi, log: true, label: '‖dL/dh_t‖' },
+      });
+    }
+    const hid = this.data.hidden;
+    if (hid?.h.length) {
+      const T = hid.h.length;
+      const H = hid.h[0].length;
+      const scale = hiddenScale(hid.h.flat(), this.shape()?.activation);
+      const table = scale.signed ? diverging : viridis;
+      this.hiddenMap.draw({
+        cols: H,
+        rows: T,
+        paint: (img) => paintMatrix(img, hid.h, scale, table),
+        x: { label: 'hidden unit j', min: 0, max: H - 1, cells: true },
+        y: { label: 'timestep t', min: 0, max: T - 1, cells: true },
+        bar: { table, lo: scale.lo, hi: scale.hi, label: 'h_t[j]' },
+      });
+      $('hidden-caption').textContent =
+        `Hidden state h_t of the probe sequence at step ${formatStep(hid.step)} (T × H = ${T} × ${H})`;
+    }
+  }
+
+  shape() {
+    return shapeOf(this.run, this.known, this.data);
+  }
+
+  network() {
+    const shape = this.shape();
+    if (!shape) return;
+    this.net.render(shape);
+    const profile = this.data.latestProfile();
+    const dh = this.data.dh;
+    if (profile && dh) this.net.tint(profile, logScale(dh.snapshot().values));
+  }
+}

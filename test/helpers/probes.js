@@ -1,0 +1,114 @@
+// Functions the browser tests and the dashboard bench run inside the page (page.evaluate, waitForFunction):
+// they read the data attributes the page keeps about itself. Plain JS typechecked with the DOM by
+// tsconfig.web.json, so that the Node-side TypeScript never needs the DOM's types. Playwright sends each
+// function's source to the page, so each one is self-contained: no helper from this module's scope.
+
+/** The selected run as the page shows it. */
+export function runState() {
+  /** @param {string} id @param {string} key */
+  const num = (id, key) => Number(document.getElementById(id)?.dataset[key] ?? Number.NaN);
+  const run = /** @type {HTMLElement} */ (document.getElementById('run')).dataset;
+  return {
+    runId: run.runId ?? null,
+    socket: run.socket ?? null,
+    connects: Number(run.connects),
+    since: Number(run.since),
+    lastStep: Number(run.lastStep),
+    frames: Number(run.frames),
+    /** distinct steps received, and steps the server said it skipped for this slow reader */
+    steps: Number(run.steps),
+    skippedSteps: Number(run.skippedSteps),
+    draws: Number(run.draws),
+    drawMs: Number(run.drawMs),
+    lossPoints: num('plot-loss', 'points'),
+    gradPoints: num('plot-grad', 'points'),
+    dhCells: num('heat-dh', 'cells'),
+    hiddenCells: num('heat-hidden', 'cells'),
+    status: document.getElementById('run-status')?.textContent ?? null,
+    stepText: document.getElementById('run-step')?.textContent ?? null,
+    conn: document.getElementById('run-conn')?.textContent ?? null,
+  };
+}
+
+/** @param {number} step */
+export function reachedStep(step) {
+  return Number(document.getElementById('run')?.dataset.lastStep) >= step;
+}
+
+/** @param {number} n */
+export function lossPointsAtLeast(n) {
+  return Number(document.getElementById('plot-loss')?.dataset.points) >= n;
+}
+
+export function hiddenDrawn() {
+  return Number(document.getElementById('heat-hidden')?.dataset.cells) > 0;
+}
+
+/** The run's socket has ended (a final status, then the server's normal close). */
+export function socketEnded() {
+  return document.getElementById('run')?.dataset.socket === 'ended';
+}
+
+/** @param {number} step the last step seen before the socket was cut */
+export function resumedAfter(step) {
+  const run = /** @type {HTMLElement} */ (document.getElementById('run')).dataset;
+  return run.connects === '2' && run.socket === 'live' && Number(run.lastStep) > step;
+}
+
+/** @param {[string, string]} idAndStatus a run id and the status its list item should show */
+export function listedAs([id, status]) {
+  return document.querySelector(`.run-item[data-id="${id}"]`)?.getAttribute('data-status') === status;
+}
+
+/** Distinct opaque colours in a canvas: a drawn heatmap has many, a blank one none. @param {string} id */
+export function canvasColours(id) {
+  const c = /** @type {HTMLCanvasElement} */ (document.getElementById(id));
+  const px = /** @type {CanvasRenderingContext2D} */ (c.getContext('2d')).getImageData(0, 0, c.width, c.height).data;
+  const seen = new Set();
+  for (let i = 0; i < px.length; i += 4) if (px[i + 3] === 255) seen.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
+  return seen.size;
+}
+
+/** Where the main blocks sit, and whether the page scrolls sideways. */
+export function layout() {
+  /** @param {string} id */
+  const box = (id) => /** @type {HTMLElement} */ (document.getElementById(id)).getBoundingClientRect();
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    formRight: box('run-form').right,
+    runLeft: box('run').left,
+    lossLeft: box('fig-loss').left,
+    lossBottom: box('fig-loss').bottom,
+    gradLeft: box('fig-grad').left,
+    gradTop: box('fig-grad').top,
+  };
+}
+
+/** The bare event socket, for scale: receive and parse `frames` frames of a run, in ms. @param {[string, number]} args */
+export function bareSocketMs([id, frames]) {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    let n = 0;
+    const ws = new WebSocket(`ws://${location.host}/v1/runs/${id}/events`);
+    ws.onmessage = (e) => {
+      JSON.parse(e.data);
+      if (++n < frames) return;
+      ws.close();
+      resolve(performance.now() - t0);
+    };
+  });
+}
+
+/** @param {string} id */
+export function selectRun(id) {
+  location.hash = `run=${id}`;
+}
+
+/** The API token the page keeps (api.js's storage key). */
+export function storedToken() {
+  return localStorage.getItem('unroll.token');
+}
+
+export function forgetToken() {
+  localStorage.clear();
+}

@@ -52,6 +52,7 @@ type WasmGemm = (
 ) => void;
 
 interface Exports {
+  tanhRows: (p: number, rows: number, cols: number, ld: number) => void;
   gemmNN: WasmGemm;
   gemmNT: WasmGemm;
   gemmTN: WasmGemm;
@@ -145,6 +146,22 @@ export class WasmKernels implements Kernels {
     }
     this.frames.pop();
     this.top = f.start;
+  }
+
+  tanh(A: Float64Array, off: number, ld: number, rows: number, cols: number): void {
+    if (rows <= 0 || cols <= 0) return;
+    checkView('tanh A', A, off, ld, rows, cols);
+    if (this.owns(A)) {
+      this.ex.tanhRows(A.byteOffset + off * 8, rows, cols, ld);
+      return;
+    }
+    // an array outside this memory: compact copy into scratch, tanh, copy back
+    const at = Math.ceil(this.top / ALIGN) * ALIGN;
+    this.scratch(at, rows * cols * 8);
+    this.copyIn(A, off, ld, rows, cols, at);
+    this.ex.tanhRows(at, rows, cols, cols);
+    const base = at / 8;
+    for (let i = 0; i < rows; i++) A.set(this.all.subarray(base + i * cols, base + (i + 1) * cols), off + i * ld);
   }
 
   gemmNT(

@@ -12,6 +12,8 @@ export interface Kernels {
   alloc(lengths: readonly number[]): Float64Array[];
   /** Gives back the buffers of the matching alloc, in reverse order of allocation. */
   release(buffers: readonly Float64Array[]): void;
+  /** Optional: tanh in place on the (rows, cols) view; without it the core calls Math.tanh per element. */
+  tanh?(A: Float64Array, off: number, ld: number, rows: number, cols: number): void;
   /** C(M,N) += A(M,K) · B(N,K)ᵀ */
   gemmNT(
     M: number,

@@ -27,8 +27,8 @@ export const ConfigSchema = z.object({
   UNROLL_MAX_OUTPUT_ELEMENTS: int(1).default(4_000_000),
   /** Largest model (H·d + H² + H + C·H + C parameters), checked before weights are drawn or stored. */
   UNROLL_MAX_PARAMS: int(1).default(8_388_608),
-  /** Kernel backend: auto (the fastest that loads and passes its self-check), or wasm / js to force one. */
-  UNROLL_KERNELS: z.enum(['auto', 'wasm', 'js']).default('auto'),
+  /** Kernel backend: auto (the fastest that loads and passes its self-check: blas, then wasm, then js), or one by name. */
+  UNROLL_KERNELS: z.enum(['auto', 'blas', 'wasm', 'js']).default('auto'),
   /** Requests cheaper than this run on the event loop (a message to a worker costs more); others go to the pool. */
   UNROLL_INLINE_COST: int(0).default(2_000_000),
   /** Worker threads for heavy requests (training runs have their own pool: UNROLL_RUNS_CONCURRENCY); defaults to the number of cores. */

@@ -85,7 +85,7 @@ function compute(task: ComputeTask, opts: { kernels?: Kernels; check?: () => voi
   const shapes = resultShapes(task.config, B, T);
   switch (task.op) {
     case 'forward': {
-      const f = forward(model, batch, opts);
+      const f = forward(model, batch, { ...opts, skip: task.include.includes('h') ? [] : ['h'] });
       const out: ForwardOut = { y: t(f.y, shapes.y), hT: t(f.hT, shapes.hT) };
       if (task.include.includes('h')) out.h = t(f.h, shapes.h);
       if (task.include.includes('logits')) out.logits = t(f.logits, shapes.logits);

@@ -4,6 +4,7 @@ import {
   type Batch,
   checkBatch,
   checkTargets,
+  EMPTY,
   type ForwardResult,
   lastStep,
   type RunOptions,
@@ -29,7 +30,7 @@ export interface BpttOptions extends RunOptions {
 export interface BpttResult extends ForwardResult {
   loss: number;
   grads: Params; // dloss/dθ, shaped like the parameters
-  dh: Float64Array; // (B, T, H): total dloss/dh_t, from every later step
+  dh: Float64Array; // (B, T, H): total dloss/dh_t, from every later step (empty when skipped)
   dh0: Float64Array; // (B, H)
   dx?: Float64Array; // (B, T, d), when wantDx
 }
@@ -104,13 +105,13 @@ export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
     softmaxRows(logits, n, C, y);
     lastStep(h, B, T, H, hT);
     return {
-      h: keep(h),
+      h: opts.skip?.includes('h') ? EMPTY : keep(h),
       hT: keep(hT),
       logits: keep(logits),
       y: keep(y),
       loss: lossValue,
       grads,
-      dh: keep(dh),
+      dh: opts.skip?.includes('dh') ? EMPTY : keep(dh),
       dh0: keep(w.dh0),
       dx: opts.wantDx ? keep(w.dx) : undefined,
     };

@@ -24,10 +24,18 @@ export interface RunOptions {
   kernels?: Kernels;
   /** Called once per time step; throw (e.g. CancelledError) to stop a long computation. */
   check?: () => void;
+  /**
+   * The (B, T, H) tensors the caller will not read: they come back empty (length 0). A backend whose
+   * memory is reused copies each result out, and h and dh are the large ones.
+   */
+  skip?: readonly ('h' | 'dh')[];
 }
 
+/** What a skipped result is. */
+export const EMPTY = new Float64Array(0);
+
 export interface ForwardResult {
-  h: Float64Array; // (B, T, H)
+  h: Float64Array; // (B, T, H), empty when skipped
   hT: Float64Array; // (B, H)
   logits: Float64Array; // (B, C) for readout "last", (B, T, C) for "all"
   y: Float64Array; // softmax(logits), same shape
@@ -176,7 +184,12 @@ export function forward(model: ElmanModel, batch: Batch, opts: RunOptions = {}):
     assertFinite('logits', logits, resultShapes(model.config, B, T).logits);
     softmaxRows(logits, rows, C, y);
     lastStep(h, B, T, H, hT);
-    return { h: ws.keep(h), hT: ws.keep(hT), logits: ws.keep(logits), y: ws.keep(y) };
+    return {
+      h: opts.skip?.includes('h') ? EMPTY : ws.keep(h),
+      hT: ws.keep(hT),
+      logits: ws.keep(logits),
+      y: ws.keep(y),
+    };
   } finally {
     ws.release();
   }

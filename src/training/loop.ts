@@ -188,7 +188,7 @@ export function train(spec: TrainSpec, io: TrainIo): TrainOutcome {
       // the snapshot of step s shows the weights step s is measured at, so it comes first in its step
       if (step % spec.hiddenEvery === 0) events.push(hidden(step));
       const { batch, targets } = next();
-      const r = bptt(model, batch, targets, { truncate: spec.truncate, check, kernels: io.kernels });
+      const r = bptt(model, batch, targets, { truncate: spec.truncate, check, kernels: io.kernels, skip: ['h'] });
       const n = readout === 'all' ? batch.B * batch.T : batch.B;
       const accuracy = accuracyOf(r.logits, targets, n, C);
       const norms = gradNorms(r.grads); // before clipping: what the gradients really were

@@ -99,6 +99,21 @@ describe('edge cases', () => {
   });
 });
 
+describe('skipped results', () => {
+  it('come back empty, and everything else is unchanged', () => {
+    const c = cfg({ inputSize: 2, hiddenSize: 3, readout: 'all' });
+    const model = { config: c, params: initParams(c, 2) };
+    const batch = { x: Float64Array.of(1, -1, 0.5, 2), B: 1, T: 2 };
+    const full = bptt(model, batch, [0, 1]);
+    const lean = bptt(model, batch, [0, 1], { skip: ['h', 'dh'] });
+    expect(lean.h).toHaveLength(0);
+    expect(lean.dh).toHaveLength(0);
+    expect(lean.grads).toEqual(full.grads);
+    expect(lean.hT).toEqual(full.hT);
+    expect(forward(model, batch, { skip: ['h'] }).h).toHaveLength(0);
+  });
+});
+
 describe('gradcheck', () => {
   it('passes BPTT on a random network and reports per-tensor errors', () => {
     const c = cfg({ inputSize: 3, hiddenSize: 4, outputSize: 3, readout: 'all' });

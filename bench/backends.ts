@@ -16,6 +16,7 @@ export async function availableBackends(): Promise<string[]> {
   return names;
 }
 
+/** A backend by name, or `auto` for the one the service would pick. */
 export async function backendByName(name: string): Promise<Kernels> {
   return name === 'js' ? jsKernels : loadKernels(name as KernelChoice).kernels;
 }

@@ -1,7 +1,7 @@
 // `npm run bench`: median ms of one forward+BPTT over the whole batch, GFLOP/s and peak RSS per size,
 // side by side with PyTorch (../shared/oracle/torch_rnn.py bench --dtype float64) when it is installed.
 //   npm run bench                      the table
-//   npm run bench -- --json            one {"B","T","d","H","C","ms"} object per line
+//   npm run bench -- --json            one {"B","T","d","H","C","ms"} object per size (the auto-picked backend)
 //   npm run bench -- --backend js      one backend (default: every available one)
 // Each size runs in its own child process, so that its peak RSS is its own.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -122,7 +122,8 @@ async function main(): Promise<void> {
   const childSize = flag('--child');
   if (childSize !== undefined) return child(Number(childSize), flag('--backend') ?? 'js');
   const json = args.includes('--json');
-  const names = flag('--backend') ? [flag('--backend') as string] : await availableBackends();
+  // the table compares every backend; --json is one object per size, for the backend the service would pick
+  const names = flag('--backend') ? [flag('--backend') as string] : json ? ['auto'] : await availableBackends();
   const rows: Row[] = [];
   for (const name of names) {
     for (let i = 0; i < SIZES.length; i++) {
@@ -135,9 +136,7 @@ async function main(): Promise<void> {
       const row = JSON.parse(r.stdout.trim()) as Row;
       rows.push(row);
       if (json)
-        process.stdout.write(
-          `${JSON.stringify({ B: row.B, T: row.T, d: row.d, H: row.H, C: row.C, ms: row.ms, backend: row.backend })}\n`,
-        );
+        process.stdout.write(`${JSON.stringify({ B: row.B, T: row.T, d: row.d, H: row.H, C: row.C, ms: row.ms })}\n`);
     }
   }
   if (json) return;

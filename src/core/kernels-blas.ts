@@ -1,8 +1,8 @@
 // The native backend: the seam's products on OpenBLAS (native/blas.c, a small N-API addon), for all but the
 // smallest products, which a call into native code costs more than: those, and the buffers, stay with a
 // portable backend. Loading the addon is src/kernels.ts's job; the core only receives its gemm function.
-import type { Kernels } from './kernels.js';
-import { checkView } from './views.js';
+import type { Gemm, GemmOp, Kernels } from './kernels.js';
+import { checkGemm } from './views.js';
 
 /** The addon's one function: C += op(A)·op(B), op 0 = NN, 1 = NT, 2 = TN, on strided row-major views. */
 export type BlasGemm = (
@@ -28,34 +28,25 @@ export type BlasGemm = (
  */
 export const BLAS_MIN_WORK = 4096;
 
+const OP_CODE = { gemmNN: 0, gemmNT: 1, gemmTN: 2 } as const;
+
 export function createBlasKernels(gemm: BlasGemm, small: Kernels): Kernels {
+  // small products to the portable backend; the rest, bounds-checked (the addon writes raw memory), to OpenBLAS
+  const routed =
+    (op: GemmOp): Gemm =>
+    (M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc) => {
+      if (M * N * K < BLAS_MIN_WORK) return small[op](M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc);
+      if (checkGemm(op, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc))
+        gemm(OP_CODE[op], M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc);
+    };
   return {
     name: `blas+${small.name}`,
     reusesMemory: small.reusesMemory,
     alloc: (lengths) => small.alloc(lengths),
     release: (buffers) => small.release(buffers),
     ...(small.tanh ? { tanh: small.tanh.bind(small) } : {}),
-    gemmNN(M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc) {
-      if (M * N * K < BLAS_MIN_WORK) return small.gemmNN(M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc);
-      // the addon writes raw memory: a view that does not fit its array must be an error, not corruption
-      checkView('gemmNN A', A, aOff, lda, M, K);
-      checkView('gemmNN B', B, bOff, ldb, K, N);
-      checkView('gemmNN C', C, cOff, ldc, M, N);
-      gemm(0, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc);
-    },
-    gemmNT(M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc) {
-      if (M * N * K < BLAS_MIN_WORK) return small.gemmNT(M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc);
-      checkView('gemmNT A', A, aOff, lda, M, K);
-      checkView('gemmNT B', B, bOff, ldb, N, K);
-      checkView('gemmNT C', C, cOff, ldc, M, N);
-      gemm(1, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc);
-    },
-    gemmTN(M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc) {
-      if (M * N * K < BLAS_MIN_WORK) return small.gemmTN(M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc);
-      checkView('gemmTN A', A, aOff, lda, K, M);
-      checkView('gemmTN B', B, bOff, ldb, K, N);
-      checkView('gemmTN C', C, cOff, ldc, M, N);
-      gemm(2, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc);
-    },
+    gemmNN: routed('gemmNN'),
+    gemmNT: routed('gemmNT'),
+    gemmTN: routed('gemmTN'),
   };
 }

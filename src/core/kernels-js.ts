@@ -1,7 +1,7 @@
 // The portable backend: the seam's three products in plain TypeScript, float64.
 // NN and TN share one i-k-j loop (they differ only in how A is strided); rows of C are
 // updated two at a time with k unrolled by four, so each loaded B element feeds two rows.
-import type { Kernels } from './kernels.js';
+import type { Gemm, Kernels } from './kernels.js';
 
 /** C(M,N) += A·B where A(i,k) = A[aOff + i·sai + k·sak] and B, C are row-major views. */
 function ikj(
@@ -84,20 +84,7 @@ function ikj(
 }
 
 /** C(M,N) += A(M,K)·B(N,K)ᵀ as dot products, a 2×2 block of C at a time. */
-function dotNT(
-  M: number,
-  N: number,
-  K: number,
-  A: Float64Array,
-  aOff: number,
-  lda: number,
-  B: Float64Array,
-  bOff: number,
-  ldb: number,
-  C: Float64Array,
-  cOff: number,
-  ldc: number,
-): void {
+const dotNT: Gemm = (M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc) => {
   let i = 0;
   for (; i + 1 < M; i += 2) {
     const a0 = aOff + i * lda;
@@ -164,7 +151,7 @@ function dotNT(
       C[c0 + j] += s;
     }
   }
-}
+};
 
 export const jsKernels: Kernels = {
   name: 'js',

@@ -17,8 +17,8 @@
 // - Every gemm checks that its views lie inside their arrays: the kernels write raw memory, so an
 //   out-of-range view would otherwise silently corrupt a neighbouring buffer.
 
-import type { Kernels } from './kernels.js';
-import { checkView } from './views.js';
+import type { Gemm, Kernels } from './kernels.js';
+import { checkGemm, checkView } from './views.js';
 
 const PAGE = 65536;
 /** Byte address where allocations start: keeps pointer 0 unused, like a null page. */
@@ -164,71 +164,23 @@ export class WasmKernels implements Kernels {
     for (let i = 0; i < rows; i++) A.set(this.all.subarray(base + i * cols, base + (i + 1) * cols), off + i * ld);
   }
 
-  gemmNT(
-    M: number,
-    N: number,
-    K: number,
-    A: Float64Array,
-    aOff: number,
-    lda: number,
-    B: Float64Array,
-    bOff: number,
-    ldb: number,
-    C: Float64Array,
-    cOff: number,
-    ldc: number,
-  ): void {
-    if (M <= 0 || N <= 0 || K <= 0) return;
-    checkView('gemmNT A', A, aOff, lda, M, K);
-    checkView('gemmNT B', B, bOff, ldb, N, K);
-    checkView('gemmNT C', C, cOff, ldc, M, N);
+  readonly gemmNT: Gemm = (M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc) => {
+    if (!checkGemm('gemmNT', M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc)) return;
     this.run(this.ex.gemmNT, M, N, K, A, aOff, lda, M, K, B, bOff, ldb, N, K, C, cOff, ldc, 0);
-  }
+  };
 
-  gemmNN(
-    M: number,
-    N: number,
-    K: number,
-    A: Float64Array,
-    aOff: number,
-    lda: number,
-    B: Float64Array,
-    bOff: number,
-    ldb: number,
-    C: Float64Array,
-    cOff: number,
-    ldc: number,
-  ): void {
-    if (M <= 0 || N <= 0 || K <= 0) return;
-    checkView('gemmNN A', A, aOff, lda, M, K);
-    checkView('gemmNN B', B, bOff, ldb, K, N);
-    checkView('gemmNN C', C, cOff, ldc, M, N);
+  readonly gemmNN: Gemm = (M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc) => {
+    if (!checkGemm('gemmNN', M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc)) return;
     const ws = this.packNN(M, ldb) ? this.bPackBytes(K, N) : 0;
     this.run(this.ex.gemmNN, M, N, K, A, aOff, lda, M, K, B, bOff, ldb, K, N, C, cOff, ldc, ws);
-  }
+  };
 
-  gemmTN(
-    M: number,
-    N: number,
-    K: number,
-    A: Float64Array,
-    aOff: number,
-    lda: number,
-    B: Float64Array,
-    bOff: number,
-    ldb: number,
-    C: Float64Array,
-    cOff: number,
-    ldc: number,
-  ): void {
-    if (M <= 0 || N <= 0 || K <= 0) return;
-    checkView('gemmTN A', A, aOff, lda, K, M);
-    checkView('gemmTN B', B, bOff, ldb, K, N);
-    checkView('gemmTN C', C, cOff, ldc, M, N);
+  readonly gemmTN: Gemm = (M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc) => {
+    if (!checkGemm('gemmTN', M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc)) return;
     // Packing needs all of A in 4-row panels, plus B's panels.
     const ws = this.packTN(M, N, lda, ldb) ? Math.ceil(M / 4) * K * 32 + this.bPackBytes(K, N) : 0;
     this.run(this.ex.gemmTN, M, N, K, A, aOff, lda, K, M, B, bOff, ldb, K, N, C, cOff, ldc, ws);
-  }
+  };
 
   /**
    * Bytes of scratch that the module needs to pack a K x N operand B of gemmNN/gemmTN: all of it

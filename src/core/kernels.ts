@@ -4,6 +4,24 @@
 // Every product accumulates, C += op(A)·op(B), on strided row-major views:
 // element (i, k) of a view (arr, off, ld) is arr[off + i*ld + k].
 
+export type GemmOp = 'gemmNT' | 'gemmNN' | 'gemmTN';
+
+/** One product: C(M,N) += op(A)·op(B), each operand an (array, offset, leading dimension) view. */
+export type Gemm = (
+  M: number,
+  N: number,
+  K: number,
+  A: Float64Array,
+  aOff: number,
+  lda: number,
+  B: Float64Array,
+  bOff: number,
+  ldb: number,
+  C: Float64Array,
+  cOff: number,
+  ldc: number,
+) => void;
+
 export interface Kernels {
   readonly name: string;
   /** True when alloc hands out memory that later calls reuse, so results must be copied out before release. */
@@ -15,48 +33,9 @@ export interface Kernels {
   /** Optional: tanh in place on the (rows, cols) view; without it the core calls Math.tanh per element. */
   tanh?(A: Float64Array, off: number, ld: number, rows: number, cols: number): void;
   /** C(M,N) += A(M,K) · B(N,K)ᵀ */
-  gemmNT(
-    M: number,
-    N: number,
-    K: number,
-    A: Float64Array,
-    aOff: number,
-    lda: number,
-    B: Float64Array,
-    bOff: number,
-    ldb: number,
-    C: Float64Array,
-    cOff: number,
-    ldc: number,
-  ): void;
+  readonly gemmNT: Gemm;
   /** C(M,N) += A(M,K) · B(K,N) */
-  gemmNN(
-    M: number,
-    N: number,
-    K: number,
-    A: Float64Array,
-    aOff: number,
-    lda: number,
-    B: Float64Array,
-    bOff: number,
-    ldb: number,
-    C: Float64Array,
-    cOff: number,
-    ldc: number,
-  ): void;
+  readonly gemmNN: Gemm;
   /** C(M,N) += A(K,M)ᵀ · B(K,N) */
-  gemmTN(
-    M: number,
-    N: number,
-    K: number,
-    A: Float64Array,
-    aOff: number,
-    lda: number,
-    B: Float64Array,
-    bOff: number,
-    ldb: number,
-    C: Float64Array,
-    cOff: number,
-    ldc: number,
-  ): void;
+  readonly gemmTN: Gemm;
 }

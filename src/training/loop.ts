@@ -8,10 +8,11 @@ import { CancelledError, NonFiniteError } from '../core/errors.js';
 import { Rng } from '../core/init.js';
 import type { Kernels } from '../core/kernels.js';
 import { crossEntropy } from '../core/loss.js';
-import type { ElmanConfig, Params } from '../core/model.js';
-import { clipGradNorm, createOptimizer, gradNorms, type OptimizerSpec } from '../core/optim.js';
+import type { Params } from '../core/model.js';
+import { clipGradNorm, createOptimizer, gradNorms } from '../core/optim.js';
 import { toNested } from '../core/tensor.js';
 import type { HiddenFrame, StepFrame } from '../schemas/runs.js';
+import type { RunSpec } from './spec.js';
 import { TASKS, type TaskName, type TaskParams } from './tasks.js';
 
 /** Held-out sequences a task run is evaluated on when it ends. */
@@ -21,17 +22,10 @@ export type DataSource =
   | { kind: 'task'; name: TaskName; params: TaskParams }
   | { kind: 'data'; x: Float64Array; N: number; T: number; targets: Float64Array };
 
-export interface TrainSpec {
-  config: ElmanConfig;
+/** A run's spec (as stored) with what the worker needs to train: the initial weights and the data itself. */
+export interface TrainSpec extends Omit<RunSpec, 'source'> {
   params: Params;
   source: DataSource;
-  optimizer: OptimizerSpec;
-  steps: number;
-  batchSize: number;
-  clipNorm?: number;
-  truncate?: number;
-  seed: number;
-  hiddenEvery: number;
 }
 
 /** One recorded event: its step, kind and JSON text; step events also carry their numbers for the run's metrics. */

@@ -19,6 +19,12 @@ function splitmix64(state: { x: bigint }): bigint {
   return z ^ (z >> 31n);
 }
 
+/** Everything a generator will draw next depends on: its four state words and a kept Box–Muller normal (null: none). */
+export interface RngState {
+  s: [number, number, number, number];
+  spare: number | null;
+}
+
 export class Rng {
   private s0: number;
   private s1: number;
@@ -37,6 +43,19 @@ export class Rng {
     this.s1 = Number(z1 >> 32n) | 0;
     this.s2 = Number(z2 & 0xffffffffn) | 0;
     this.s3 = Number(z2 >> 32n) | 0;
+  }
+
+  /** A copy of the state, for a checkpoint: a generator restored from it draws exactly what this one would. */
+  state(): RngState {
+    return { s: [this.s0, this.s1, this.s2, this.s3], spare: Number.isNaN(this.spare) ? null : this.spare };
+  }
+
+  /** A generator that continues from a saved state. */
+  static from(state: RngState): Rng {
+    const r = new Rng(0);
+    [r.s0, r.s1, r.s2, r.s3] = state.s.map((w) => w | 0);
+    r.spare = state.spare ?? Number.NaN;
+    return r;
   }
 
   /** The next 32-bit output of xoshiro128**, as an unsigned integer. */

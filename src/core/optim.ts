@@ -26,28 +26,52 @@ export type OptimizerSpec = SgdSpec | MomentumSpec | AdamSpec;
 export const MOMENTUM_DEFAULT = 0.9;
 export const ADAM_DEFAULTS = { lr: 1e-3, betas: [0.9, 0.999] as [number, number], eps: 1e-8 };
 
+/**
+ * What an optimizer carries from one step to the next, for a checkpoint: its step count and, per weight,
+ * its buffers (momentum: `buf`; Adam: `m`, `v` and, with AMSGrad, `vMax`). A weight with no entry has had
+ * no step yet (torch creates the buffers on the first step).
+ */
+export interface OptimizerState {
+  steps: number;
+  buffers: Partial<Record<WeightKey, Record<string, Float64Array>>>;
+}
+
 export interface Optimizer {
   readonly spec: OptimizerSpec;
+  /** A copy of the state: an optimizer created from it takes exactly the steps this one would. */
+  state(): OptimizerState;
   /** Updates `params` in place from `grads` (which it may read but never keeps). */
   step(params: Params, grads: Params): void;
   /** Steps taken so far. */
   readonly steps: number;
 }
 
-export function createOptimizer(spec: OptimizerSpec): Optimizer {
-  return spec.name === 'adam' ? adam(spec) : sgd(spec);
+/** A fresh optimizer, or (with `from`) one that continues from a saved state. */
+export function createOptimizer(spec: OptimizerSpec, from?: OptimizerState): Optimizer {
+  return spec.name === 'adam' ? adam(spec, from) : sgd(spec, from);
 }
 
-function sgd(spec: SgdSpec | MomentumSpec): Optimizer {
+const copyBuffers = (b: Record<string, Float64Array>) =>
+  Object.fromEntries(Object.entries(b).map(([k, v]) => [k, Float64Array.from(v)]));
+
+function sgd(spec: SgdSpec | MomentumSpec, from?: OptimizerState): Optimizer {
   const lr = spec.lr;
   const momentum = spec.momentum ?? (spec.name === 'momentum' ? MOMENTUM_DEFAULT : 0);
   const dampening = spec.dampening ?? 0;
   const wd = spec.weightDecay ?? 0;
   const nesterov = spec.nesterov ?? false;
   const bufs = new Map<WeightKey, Float64Array>();
-  let steps = 0;
+  let steps = from?.steps ?? 0;
+  for (const key of WEIGHT_KEYS) {
+    const buf = from?.buffers[key]?.buf;
+    if (buf) bufs.set(key, Float64Array.from(buf));
+  }
   return {
     spec,
+    state: () => ({
+      steps,
+      buffers: Object.fromEntries([...bufs].map(([key, buf]) => [key, { buf: Float64Array.from(buf) }])),
+    }),
     get steps() {
       return steps;
     },
@@ -76,15 +100,30 @@ function sgd(spec: SgdSpec | MomentumSpec): Optimizer {
   };
 }
 
-function adam(spec: AdamSpec): Optimizer {
+function adam(spec: AdamSpec, from?: OptimizerState): Optimizer {
   const lr = spec.lr ?? ADAM_DEFAULTS.lr;
   const [beta1, beta2] = spec.betas ?? ADAM_DEFAULTS.betas;
   const eps = spec.eps ?? ADAM_DEFAULTS.eps;
   const wd = spec.weightDecay ?? 0;
   const state = new Map<WeightKey, { m: Float64Array; v: Float64Array; vMax: Float64Array | null }>();
-  let steps = 0;
+  let steps = from?.steps ?? 0;
+  for (const key of WEIGHT_KEYS) {
+    const b = from?.buffers[key];
+    if (b)
+      state.set(key, {
+        m: Float64Array.from(b.m),
+        v: Float64Array.from(b.v),
+        vMax: b.vMax ? Float64Array.from(b.vMax) : null,
+      });
+  }
   return {
     spec,
+    state: () => ({
+      steps,
+      buffers: Object.fromEntries(
+        [...state].map(([key, { m, v, vMax }]) => [key, copyBuffers(vMax ? { m, v, vMax } : { m, v })]),
+      ),
+    }),
     get steps() {
       return steps;
     },

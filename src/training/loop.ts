@@ -8,10 +8,11 @@ import { CancelledError, NonFiniteError } from '../core/errors.js';
 import { Rng } from '../core/init.js';
 import type { Kernels } from '../core/kernels.js';
 import { crossEntropy } from '../core/loss.js';
-import type { Params } from '../core/model.js';
+import { cloneParams, type Params } from '../core/model.js';
 import { clipGradNorm, createOptimizer, gradNorms } from '../core/optim.js';
 import { toNested } from '../core/tensor.js';
 import type { HiddenFrame, StepFrame } from '../schemas/runs.js';
+import type { Checkpoint, SamplerState } from './checkpoint.js';
 import type { RunSpec } from './spec.js';
 import { TASKS, type TaskName, type TaskParams } from './tasks.js';
 
@@ -58,10 +59,23 @@ export interface TrainIo {
   stopped(): boolean;
   /** The kernel backend (the portable one when absent). */
   kernels?: Kernels;
+  /** Receives a checkpoint every `checkpointEvery` completed steps, after the events of those steps. */
+  checkpoint?(c: Checkpoint): void;
+  checkpointEvery?: number;
 }
 
-/** Draws batches: fresh task sequences, or shuffled epochs over inline data (the whole set when batchSize ≥ N). */
-function sampler(spec: TrainSpec, rng: Rng): () => { batch: Batch; targets: Float64Array } {
+interface Sampler {
+  next(): { batch: Batch; targets: Float64Array };
+  /** Where it is, for a checkpoint. */
+  state(): SamplerState;
+}
+
+/**
+ * Draws batches: fresh task sequences, or shuffled epochs over inline data (the whole set when batchSize ≥ N).
+ * `from` continues where a checkpointed sampler was.
+ */
+function sampler(spec: TrainSpec, seed: number, from?: SamplerState): Sampler {
+  const rng = from ? Rng.from(from.rng) : new Rng(seed);
   const { inputSize: d, readout } = spec.config;
   const src = spec.source;
   if (src.kind === 'task') {
@@ -70,34 +84,44 @@ function sampler(spec: TrainSpec, rng: Rng): () => { batch: Batch; targets: Floa
     const B = spec.batchSize;
     const x = new Float64Array(B * T * d);
     const targets = new Float64Array(B);
-    return () => {
-      task.fill(rng, src.params, B, x, targets);
-      return { batch: { x, B, T }, targets };
+    return {
+      next() {
+        task.fill(rng, src.params, B, x, targets);
+        return { batch: { x, B, T }, targets };
+      },
+      state: () => ({ rng: rng.state(), pos: 0, order: null }),
     };
   }
   const { N, T } = src;
   const B = Math.min(spec.batchSize, N);
   const perTarget = readout === 'all' ? T : 1;
-  if (B === N) return () => ({ batch: { x: src.x, B, T }, targets: src.targets });
-  const order = Uint32Array.from({ length: N }, (_, i) => i);
-  let pos = N;
+  if (B === N)
+    return {
+      next: () => ({ batch: { x: src.x, B, T }, targets: src.targets }),
+      state: () => ({ rng: rng.state(), pos: 0, order: null }),
+    };
+  const order = from?.order ? Uint32Array.from(from.order) : Uint32Array.from({ length: N }, (_, i) => i);
+  let pos = from?.order ? from.pos : N;
   const x = new Float64Array(B * T * d);
   const targets = new Float64Array(B * perTarget);
-  return () => {
-    for (let b = 0; b < B; b++) {
-      if (pos === N) {
-        // Fisher–Yates, seeded: every epoch visits each example once
-        for (let i = N - 1; i > 0; i--) {
-          const j = rng.int(i + 1);
-          [order[i], order[j]] = [order[j], order[i]];
+  return {
+    next() {
+      for (let b = 0; b < B; b++) {
+        if (pos === N) {
+          // Fisher–Yates, seeded: every epoch visits each example once
+          for (let i = N - 1; i > 0; i--) {
+            const j = rng.int(i + 1);
+            [order[i], order[j]] = [order[j], order[i]];
+          }
+          pos = 0;
         }
-        pos = 0;
+        const n = order[pos++];
+        x.set(src.x.subarray(n * T * d, (n + 1) * T * d), b * T * d);
+        targets.set(src.targets.subarray(n * perTarget, (n + 1) * perTarget), b * perTarget);
       }
-      const n = order[pos++];
-      x.set(src.x.subarray(n * T * d, (n + 1) * T * d), b * T * d);
-      targets.set(src.targets.subarray(n * perTarget, (n + 1) * perTarget), b * perTarget);
-    }
-    return { batch: { x, B, T }, targets };
+      return { batch: { x, B, T }, targets };
+    },
+    state: () => ({ rng: rng.state(), pos, order: Uint32Array.from(order) }),
   };
 }
 
@@ -155,16 +179,19 @@ function evaluate(spec: TrainSpec, params: Params, evalSeed: number): Evaluation
   return { loss: crossEntropy(f.logits, targets, n, C), accuracy: accuracyOf(f.logits, targets, n, C), size: batch.B };
 }
 
-export function train(spec: TrainSpec, io: TrainIo): TrainOutcome {
+/** Trains a run from its first step, or (with `resume`) from a checkpoint, taking the same steps either way. */
+export function train(spec: TrainSpec, io: TrainIo, resume?: Checkpoint): TrainOutcome {
   const { config } = spec;
   const { hiddenSize: H, outputSize: C, readout } = config;
   // independent streams for the batches, the probe and the evaluation, all from the run's seed
   const root = new Rng(spec.seed);
   const [dataSeed, probeSeed, evalSeed] = [root.nextU32(), root.nextU32(), root.nextU32()];
-  const next = sampler(spec, new Rng(dataSeed));
+  const data = sampler(spec, dataSeed, resume?.sampler);
   const probe = probeOf(spec, probeSeed);
-  const model = { config, params: spec.params };
-  const optimizer = createOptimizer(spec.optimizer);
+  const params = resume ? cloneParams(resume.params) : spec.params;
+  const model = { config, params };
+  const optimizer = createOptimizer(spec.optimizer, resume?.optimizer);
+  const every = io.checkpoint ? (io.checkpointEvery ?? 0) : 0;
   const check = () => {
     if (io.stopped()) throw new CancelledError('the run was cancelled');
   };
@@ -174,14 +201,14 @@ export function train(spec: TrainSpec, io: TrainIo): TrainOutcome {
     return { step, kind: 'hidden', text: JSON.stringify(frame) };
   };
 
-  let step = 0;
+  let step = resume?.step ?? 0;
   try {
     for (; step < spec.steps; step++) {
       check();
       const events: EventOut[] = [];
       // the snapshot of step s shows the weights step s is measured at, so it comes first in its step
       if (step % spec.hiddenEvery === 0) events.push(hidden(step));
-      const { batch, targets } = next();
+      const { batch, targets } = data.next();
       const r = bptt(model, batch, targets, { truncate: spec.truncate, check, kernels: io.kernels, skip: ['h'] });
       const n = readout === 'all' ? batch.B * batch.T : batch.B;
       const accuracy = accuracyOf(r.logits, targets, n, C);
@@ -189,7 +216,7 @@ export function train(spec: TrainSpec, io: TrainIo): TrainOutcome {
       for (const [key, v] of Object.entries(norms))
         if (!Number.isFinite(v)) throw new NonFiniteError(`gradNorm.${key}`, [], v);
       if (spec.clipNorm !== undefined) clipGradNorm(r.grads, spec.clipNorm);
-      optimizer.step(spec.params, r.grads);
+      optimizer.step(params, r.grads);
       const frame: StepFrame = {
         event: 'step',
         step,
@@ -200,12 +227,20 @@ export function train(spec: TrainSpec, io: TrainIo): TrainOutcome {
       };
       events.push({ step, kind: 'step', text: JSON.stringify(frame), loss: r.loss, accuracy });
       io.emit(events);
+      const done = step + 1;
+      if (every > 0 && done % every === 0 && done < spec.steps)
+        io.checkpoint!({
+          step: done,
+          params: cloneParams(params),
+          optimizer: optimizer.state(),
+          sampler: data.state(),
+        });
     }
   } catch (e) {
-    if (e instanceof CancelledError) return { status: 'cancelled', step, params: spec.params, evaluation: null };
+    if (e instanceof CancelledError) return { status: 'cancelled', step, params, evaluation: null };
     throw e;
   }
   // the trained network on the probe, so the last snapshot is always the final weights
   io.emit([hidden(step)]);
-  return { status: 'succeeded', step, params: spec.params, evaluation: evaluate(spec, spec.params, evalSeed) };
+  return { status: 'succeeded', step, params, evaluation: evaluate(spec, params, evalSeed) };
 }

@@ -66,6 +66,10 @@ export const ConfigSchema = z.object({
   UNROLL_RUN_MAX_STEPS: int(1).default(1_000_000),
   /** A run's default interval, in steps, between hidden-state snapshots of its probe sequence. */
   UNROLL_RUN_HIDDEN_EVERY: int(1).default(10),
+  /** Steps between a run's checkpoints (weights, optimizer and generator state): a run whose process dies resumes from the last. */
+  UNROLL_RUN_CHECKPOINT_EVERY: int(1).default(100),
+  /** A run whose process dies this many times while it trains is failed, with the reason, instead of resumed. */
+  UNROLL_RUN_MAX_ATTEMPTS: int(1).default(3),
   /** Serve the live dashboard at / (and its files under /js, /css, /vendor); "false" for an API-only server. */
   UNROLL_DASHBOARD: z.stringbool().default(true),
 });

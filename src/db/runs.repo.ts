@@ -33,6 +33,13 @@ export interface StoredEvent {
   bytes?: Buffer;
 }
 
+/** A run's latest checkpoint: the step it resumes at, a JSON header and the state's bytes (training/checkpoint.ts). */
+export interface StoredCheckpoint {
+  step: number;
+  meta: string;
+  bytes: Uint8Array;
+}
+
 /** What a worker needs to train a run. */
 export interface RunInputs {
   spec: RunSpec;
@@ -89,12 +96,28 @@ export class RunsRepo {
         'SELECT COUNT(*) AS n FROM runs WHERE (? IS NULL OR status = ?)',
       ),
       idsByStatus: db.prepare<[string], { id: string }>('SELECT id FROM runs WHERE status = ? ORDER BY created_at, id'),
-      start: db.prepare("UPDATE runs SET status = 'running', started_at = ? WHERE id = ?"),
+      start: db.prepare<[string, string], { attempts: number }>(
+        "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), attempts = attempts + 1 WHERE id = ? RETURNING attempts",
+      ),
+      requeue: db.prepare<[number, string]>("UPDATE runs SET status = 'queued', attempts = attempts - ? WHERE id = ?"),
+      attempts: db.prepare<[string], { attempts: number }>('SELECT attempts FROM runs WHERE id = ?'),
+      saveCheckpoint: db.prepare(
+        `INSERT INTO run_checkpoints (run_id, step, meta, state, created_at) VALUES (@id, @step, @meta, @state, @now)
+         ON CONFLICT (run_id) DO UPDATE SET step = excluded.step, meta = excluded.meta, state = excluded.state, created_at = excluded.created_at`,
+      ),
+      checkpoint: db.prepare<[string], { step: number; meta: string; state: Buffer }>(
+        'SELECT step, meta, state FROM run_checkpoints WHERE run_id = ?',
+      ),
+      dropCheckpoint: db.prepare('DELETE FROM run_checkpoints WHERE run_id = ?'),
       finish: db.prepare(
         'UPDATE runs SET status = @status, step = @step, evaluation = @evaluation, model_id = @modelId, reason = @reason, finished_at = @now WHERE id = @id',
       ),
       progress: db.prepare('UPDATE runs SET step = ?, loss = ?, accuracy = ? WHERE id = ?'),
-      append: db.prepare('INSERT INTO run_events (run_id, seq, step, kind, frame) VALUES (?, ?, ?, ?, ?)'),
+      // a step's event is written once: a resumed run recomputes the steps after its checkpoint
+      append: db.prepare(
+        `INSERT INTO run_events (run_id, seq, step, kind, frame) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, kind, step) WHERE kind <> 'status' DO NOTHING`,
+      ),
       lastSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM run_events WHERE run_id = ?'),
       events: db.prepare<[string, number, number, number], StoredEvent>(
         'SELECT seq, step, kind, frame FROM run_events WHERE run_id = ? AND seq > ? AND step > ? ORDER BY seq LIMIT ?',
@@ -158,14 +181,42 @@ export class RunsRepo {
     return this.s.idsByStatus.all(status).map((r) => r.id);
   }
 
-  markRunning(id: string): void {
-    this.s.start.run(new Date().toISOString(), id);
+  /** The run begins training (again): counts the attempt and returns how many there have been. */
+  markRunning(id: string): number {
+    return this.s.start.get(new Date().toISOString(), id)?.attempts ?? 0;
+  }
+
+  /** Back to `queued` (to resume from its checkpoint); `refund` when the attempt should not count (a graceful stop). */
+  requeue(id: string, refund: boolean): void {
+    this.s.requeue.run(refund ? 1 : 0, id);
+  }
+
+  attempts(id: string): number {
+    return this.s.attempts.get(id)?.attempts ?? 0;
+  }
+
+  /** Replaces the run's checkpoint (only the latest is kept). */
+  saveCheckpoint(id: string, c: StoredCheckpoint): void {
+    this.s.saveCheckpoint.run({
+      id,
+      step: c.step,
+      meta: c.meta,
+      state: Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength),
+      now: new Date().toISOString(),
+    });
+  }
+
+  checkpoint(id: string): StoredCheckpoint | undefined {
+    const r = this.s.checkpoint.get(id);
+    return r ? { step: r.step, meta: r.meta, bytes: r.state } : undefined;
   }
 
   finish(
     id: string,
     f: { status: RunStatus; step: number; evaluation?: unknown; modelId?: string | null; reason?: string | null },
   ): void {
+    // a final run resumes no more; its trained weights are a model
+    this.s.dropCheckpoint.run(id);
     this.s.finish.run({
       id,
       status: f.status,
@@ -177,17 +228,27 @@ export class RunsRepo {
     });
   }
 
-  /** Appends events and the run's progress in one transaction (a batch from a worker costs one commit). */
+  /**
+   * Appends events, numbered from `afterSeq` + 1, and the run's progress in one transaction (a batch from a
+   * worker costs one commit). A step's `step` or `hidden` event that is in the log already is skipped (a
+   * resumed run recomputes the steps after its checkpoint): returns the events written, with their numbers.
+   */
   readonly record = (
     id: string,
-    events: StoredEvent[],
+    afterSeq: number,
+    events: Omit<StoredEvent, 'seq'>[],
     progress?: { step: number; loss: number; accuracy: number },
-  ) => {
+  ): StoredEvent[] =>
     this.db.transaction(() => {
-      for (const e of events) this.s.append.run(id, e.seq, e.step, e.kind, e.frame);
-      if (progress) this.s.progress.run(progress.step, progress.loss, progress.accuracy, id);
+      const stored: StoredEvent[] = [];
+      let seq = afterSeq;
+      for (const e of events)
+        if (this.s.append.run(id, seq + 1, e.step, e.kind, e.frame).changes === 1) stored.push({ ...e, seq: ++seq });
+      // progress moves with the log: a recomputed step that was skipped does not move it back
+      if (progress && stored.some((e) => e.kind === 'step' && e.step === progress.step - 1))
+        this.s.progress.run(progress.step, progress.loss, progress.accuracy, id);
+      return stored;
     })();
-  };
 
   lastSeq(id: string): number {
     return this.s.lastSeq.get(id)?.seq ?? 0;

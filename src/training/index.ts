@@ -31,6 +31,8 @@ export function createRunManager(
       concurrency: config.UNROLL_RUNS_CONCURRENCY,
       maxQueued: config.UNROLL_RUNS_MAX_QUEUED,
       cancelGraceMs: CANCEL_GRACE_MS,
+      checkpointEvery: config.UNROLL_RUN_CHECKPOINT_EVERY,
+      maxAttempts: config.UNROLL_RUN_MAX_ATTEMPTS,
       limits: {
         maxSteps: config.UNROLL_RUN_MAX_STEPS,
         maxCost: config.UNROLL_MAX_COMPUTE_COST,

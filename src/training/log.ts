@@ -48,15 +48,21 @@ export class RunLog {
     this.lastSeqs.delete(id);
   }
 
+  /** A run this process stops training without settling it (it resumes elsewhere or later): its followers here are let go. */
+  pause(id: string, frame: StatusFrame): void {
+    this.status(id, frame);
+    this.hub.end(id);
+    this.lastSeqs.delete(id);
+  }
+
   private append(
     id: string,
     events: Omit<StoredEvent, 'seq'>[],
     progress?: { step: number; loss: number; accuracy: number },
   ): void {
-    let seq = this.lastSeqs.get(id) ?? this.repo.lastSeq(id);
-    const stored = events.map((e) => ({ ...e, seq: ++seq }));
-    this.repo.record(id, stored, progress);
-    this.lastSeqs.set(id, seq);
-    this.hub.publish(id, stored);
+    const stored = this.repo.record(id, this.lastSeqs.get(id) ?? this.repo.lastSeq(id), events, progress);
+    if (stored.length) this.lastSeqs.set(id, stored.at(-1)!.seq);
+    // only what was written: a recomputed step that is in the log already reached its followers then
+    if (stored.length) this.hub.publish(id, stored);
   }
 }

@@ -23,6 +23,10 @@ export interface RunManagerOptions {
   maxQueued: number;
   /** A cancelled run that has not stopped after this long has its thread terminated. */
   cancelGraceMs: number;
+  /** Steps between a run's checkpoints. */
+  checkpointEvery: number;
+  /** A run whose process died this many times while it trained is failed instead of resumed. */
+  maxAttempts: number;
   limits: RunLimits;
 }
 
@@ -34,8 +38,8 @@ export interface ModelAccess {
 interface Active {
   handle: RunHandle;
   step: number;
-  /** Set when someone asked the run to stop: what to record when it does. */
-  stop: { status: 'cancelled' | 'failed'; reason: string } | null;
+  /** Set when someone asked the run to stop: what to record when it does (`queued`: resume it at the next start). */
+  stop: { status: 'cancelled' | 'failed' | 'queued'; reason: string } | null;
   settled: boolean;
   done: Promise<void>;
   resolve: () => void;
@@ -62,17 +66,37 @@ export class RunManager {
     return this.log.hub;
   }
 
-  /** After a restart: a run left `running` died with the old process (failed, with the reason); queued runs queue again. */
+  /**
+   * After a restart: a run left `running` died with the old process. It queues again, first, to resume from
+   * its last checkpoint, unless that was its UNROLL_RUN_MAX_ATTEMPTS-th death (failed, with the reason).
+   * Queued runs queue again.
+   */
   recover(): void {
+    const resumed: string[] = [];
     for (const id of this.repo.idsWithStatus('running')) {
       const step = this.repo.get(id)?.step ?? 0;
-      this.log.finish(id, {
-        status: 'failed',
-        step,
-        reason: `the server stopped while this run was training (at step ${step}); runs are not resumed`,
+      const attempts = this.repo.attempts(id);
+      const max = this.opts.maxAttempts;
+      if (attempts >= max) {
+        this.log.finish(id, {
+          status: 'failed',
+          step,
+          reason: `the server stopped while this run was training, ${attempts} times (UNROLL_RUN_MAX_ATTEMPTS = ${max}), the last at step ${step}`,
+        });
+        continue;
+      }
+      const from = this.repo.checkpoint(id)?.step ?? 0;
+      this.repo.requeue(id, false);
+      this.log.status(id, {
+        event: 'status',
+        status: 'queued',
+        step: from,
+        reason: `the server stopped while this run was training (at step ${step}); it resumes from step ${from} (attempt ${attempts + 1} of ${max})`,
       });
+      this.logger?.info({ runId: id, step, from, attempt: attempts + 1 }, 'resuming a run from its checkpoint');
+      resumed.push(id);
     }
-    this.queue.push(...this.repo.idsWithStatus('queued'));
+    this.queue.push(...resumed, ...this.repo.idsWithStatus('queued').filter((id) => !resumed.includes(id)));
     this.pump();
   }
 
@@ -145,13 +169,16 @@ export class RunManager {
     this.repo.delete(id);
   }
 
-  /** Graceful shutdown: running runs stop and are recorded failed (queued ones stay queued for the next start). */
+  /**
+   * Graceful shutdown: running runs stop and queue again, to resume from their last checkpoint at the next
+   * start (not counted as an attempt); queued ones stay queued.
+   */
   async close(): Promise<void> {
     this.closing = true;
     this.queue.length = 0;
     const running = [...this.active.values()];
     for (const a of running)
-      this.stop(a, { status: 'failed', reason: 'the server shut down while this run was training' });
+      this.stop(a, { status: 'queued', reason: 'the server shut down while this run was training' });
     await Promise.all(running.map((a) => a.done));
     await this.pool.close();
   }
@@ -175,13 +202,15 @@ export class RunManager {
     const inputs = spec && this.repo.inputs(id, spec.config);
     if (!inputs) return; // deleted while queued
     this.repo.markRunning(id);
-    this.log.status(id, { event: 'status', status: 'running', step: 0 });
-    const handle = this.pool.start({ runId: id, ...inputs });
+    const resume = this.repo.checkpoint(id) ?? null;
+    const from = resume?.step ?? 0;
+    this.log.status(id, { event: 'status', status: 'running', step: from });
+    const handle = this.pool.start({ runId: id, ...inputs, resume, checkpointEvery: this.opts.checkpointEvery });
     let resolve!: () => void;
     const done = new Promise<void>((r) => {
       resolve = r;
     });
-    const a: Active = { handle, step: 0, stop: null, settled: false, done, resolve };
+    const a: Active = { handle, step: from, stop: null, settled: false, done, resolve };
     this.active.set(id, a);
     handle.port.on('message', (m: WorkerMessage) => {
       try {
@@ -213,8 +242,10 @@ export class RunManager {
       this.log.steps(id, m.events);
       const last = m.events.findLast((e) => e.kind === 'step');
       if (last) a.step = last.step + 1;
-      Atomics.add(a.handle.control, CONTROL.ACKED, 1);
-      Atomics.notify(a.handle.control, CONTROL.ACKED);
+      this.ack(a);
+    } else if (m.type === 'checkpoint') {
+      this.repo.saveCheckpoint(id, m.checkpoint);
+      this.ack(a);
     } else if (m.type === 'failed') {
       this.settle(id, a, { status: 'failed', step: m.step, reason: m.reason });
     } else if (m.status === 'cancelled') {
@@ -227,13 +258,27 @@ export class RunManager {
     }
   }
 
+  private ack(a: Active): void {
+    Atomics.add(a.handle.control, CONTROL.ACKED, 1);
+    Atomics.notify(a.handle.control, CONTROL.ACKED);
+  }
+
   private settle(id: string, a: Active, o: Outcome): void {
     if (a.settled) return;
     a.settled = true;
     a.handle.port.close();
     this.active.delete(id);
     try {
-      this.log.finish(id, o);
+      if (o.status === 'queued') {
+        const from = this.repo.checkpoint(id)?.step ?? 0;
+        this.repo.requeue(id, true);
+        this.log.pause(id, {
+          event: 'status',
+          status: 'queued',
+          step: from,
+          reason: `${o.reason}; it resumes from step ${from}`,
+        });
+      } else this.log.finish(id, o);
     } catch (err) {
       // the row stays `running`; the next start records it failed, as after a crash
       this.logger?.error({ err, runId: id }, 'recording the end of a run failed');

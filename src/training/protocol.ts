@@ -2,6 +2,7 @@
 // shared control words (cancel flag, acknowledged batches) that let the worker pause without a message.
 import type { MessagePort } from 'node:worker_threads';
 import type { Params } from '../core/model.js';
+import type { PackedCheckpoint } from './checkpoint.js';
 import type { Evaluation, EventOut } from './loop.js';
 import type { RunSpec } from './spec.js';
 
@@ -21,12 +22,18 @@ export interface TrainTask {
   params: Params;
   dataX: Float64Array | null;
   dataTargets: Float64Array | null;
+  /** The checkpoint to resume from; null starts at step 0. */
+  resume: PackedCheckpoint | null;
+  /** Steps between checkpoints (0: none). */
+  checkpointEvery: number;
   port: MessagePort;
   control: Int32Array;
 }
 
 export type WorkerMessage =
   | { type: 'events'; events: EventOut[] }
+  /** Posted after the events of the steps it covers; acknowledged like a batch of events. */
+  | { type: 'checkpoint'; checkpoint: PackedCheckpoint }
   | {
       type: 'done';
       status: 'succeeded' | 'cancelled';

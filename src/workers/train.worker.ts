@@ -3,6 +3,7 @@
 import { workerData } from 'node:worker_threads';
 import { NonFiniteError } from '../core/errors.js';
 import { type KernelChoice, loadKernels } from '../kernels.js';
+import { packCheckpoint, unpackCheckpoint } from '../training/checkpoint.js';
 import type { EventOut } from '../training/loop.js';
 import { train } from '../training/loop.js';
 import {
@@ -30,31 +31,49 @@ export default function runTraining(task: TrainTask): void {
   let lastFlush = performance.now();
   let step = 0;
 
-  const flush = () => {
-    if (pending.length === 0) return;
-    post({ type: 'events', events: pending });
-    pending = [];
+  /** Posts a message the main thread acknowledges once stored, and waits while too many are unacknowledged. */
+  const send = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => {
+    port.postMessage(m, transfer);
     sent++;
-    lastFlush = performance.now();
     for (;;) {
       const acked = Atomics.load(control, CONTROL.ACKED);
       if (sent - acked <= MAX_UNACKED_BATCHES || stopped()) break;
       Atomics.wait(control, CONTROL.ACKED, acked, ACK_WAIT_MS);
     }
   };
+  const flush = () => {
+    if (pending.length === 0) return;
+    send({ type: 'events', events: pending });
+    pending = [];
+    lastFlush = performance.now();
+  };
 
   try {
-    const out = train(trainSpecOf(task.spec, task.params, task.dataX, task.dataTargets), {
-      emit(events) {
-        for (const e of events) {
-          pending.push(e);
-          if (e.kind === 'step') step = e.step + 1;
-        }
-        if (pending.length >= FLUSH_EVENTS || performance.now() - lastFlush >= FLUSH_MS) flush();
+    const spec = trainSpecOf(task.spec, task.params, task.dataX, task.dataTargets);
+    const resume = task.resume ? unpackCheckpoint(spec.config, task.resume) : undefined;
+    step = resume?.step ?? 0;
+    const out = train(
+      spec,
+      {
+        emit(events) {
+          for (const e of events) {
+            pending.push(e);
+            if (e.kind === 'step') step = e.step + 1;
+          }
+          if (pending.length >= FLUSH_EVENTS || performance.now() - lastFlush >= FLUSH_MS) flush();
+        },
+        stopped,
+        kernels,
+        checkpointEvery: task.checkpointEvery,
+        checkpoint(c) {
+          // the steps it covers are on their way first: a stored checkpoint never runs ahead of the log
+          flush();
+          const packed = packCheckpoint(c);
+          send({ type: 'checkpoint', checkpoint: packed }, [packed.bytes.buffer as ArrayBuffer]);
+        },
       },
-      stopped,
-      kernels,
-    });
+      resume,
+    );
     flush();
     post({ type: 'done', status: out.status, step: out.step, params: out.params, evaluation: out.evaluation });
   } catch (e) {

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
       out += c;
     });
     // the child's sockets are open once the hub counts them
-    while (app.services.runs.hub.count(run.id) < n) await new Promise((r) => setTimeout(r, 50));
+    while (app.services.runs.followers(run.id) < n) await new Promise((r) => setTimeout(r, 50));
     await post(`/v1/runs/${blocker.id}/cancel`);
     await new Promise((r) => child.once('exit', r));
     const reports = JSON.parse(out) as ClientReport[];

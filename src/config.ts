@@ -70,6 +70,17 @@ export const ConfigSchema = z.object({
   UNROLL_RUN_CHECKPOINT_EVERY: int(1).default(100),
   /** A run whose process dies this many times while it trains is failed, with the reason, instead of resumed. */
   UNROLL_RUN_MAX_ATTEMPTS: int(1).default(3),
+  /** Redis (redis:// or rediss://): run events fan out through it and runs are BullMQ jobs. Unset: in-process. */
+  UNROLL_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/[^\s]+$/, 'a redis:// or rediss:// URL')
+    .optional(),
+  /** The prefix of every Redis key and channel this deployment uses (several deployments can share a Redis). */
+  UNROLL_REDIS_PREFIX: z.string().min(1).default('unroll:'),
+  /** all: serves and trains; api: serves, never trains; worker: trains, and serves only /health, /ready, /metrics. */
+  UNROLL_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  /** With Redis: a worker that has not renewed its run's lock for this long is taken to be dead (BullMQ's stalled-job check). */
+  UNROLL_RUN_STALL_SECONDS: z.coerce.number().positive().default(30),
   /** Serve the live dashboard at / (and its files under /js, /css, /vendor); "false" for an API-only server. */
   UNROLL_DASHBOARD: z.stringbool().default(true),
 });
@@ -98,6 +109,10 @@ export function loadConfig(
     throw new Error(`invalid configuration: ${lines.join('; ')}`);
   }
   const c = parsed.data;
+  if (c.UNROLL_ROLE !== 'all' && !c.UNROLL_REDIS_URL)
+    throw new Error(
+      `invalid configuration: UNROLL_ROLE=${c.UNROLL_ROLE} needs UNROLL_REDIS_URL (the run queue the api and worker processes share)`,
+    );
   return Object.freeze({
     ...c,
     UNROLL_API_TOKENS: c.UNROLL_API_TOKENS ?? [],

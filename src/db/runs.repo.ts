@@ -110,7 +110,8 @@ export class RunsRepo {
       ),
       dropCheckpoint: db.prepare('DELETE FROM run_checkpoints WHERE run_id = ?'),
       finish: db.prepare(
-        'UPDATE runs SET status = @status, step = @step, evaluation = @evaluation, model_id = @modelId, reason = @reason, finished_at = @now WHERE id = @id',
+        `UPDATE runs SET status = @status, step = @step, evaluation = @evaluation, model_id = @modelId, reason = @reason, finished_at = @now
+         WHERE id = @id AND status NOT IN ('succeeded', 'failed', 'cancelled')`,
       ),
       progress: db.prepare('UPDATE runs SET step = ?, loss = ?, accuracy = ? WHERE id = ?'),
       // a step's event is written once: a resumed run recomputes the steps after its checkpoint
@@ -211,21 +212,24 @@ export class RunsRepo {
     return r ? { step: r.step, meta: r.meta, bytes: r.state } : undefined;
   }
 
+  /** Records a final status; false (and nothing changes) when the run is final already. */
   finish(
     id: string,
     f: { status: RunStatus; step: number; evaluation?: unknown; modelId?: string | null; reason?: string | null },
-  ): void {
+  ): boolean {
     // a final run resumes no more; its trained weights are a model
     this.s.dropCheckpoint.run(id);
-    this.s.finish.run({
-      id,
-      status: f.status,
-      step: f.step,
-      evaluation: f.evaluation ? JSON.stringify(f.evaluation) : null,
-      modelId: f.modelId ?? null,
-      reason: f.reason ?? null,
-      now: new Date().toISOString(),
-    });
+    return (
+      this.s.finish.run({
+        id,
+        status: f.status,
+        step: f.step,
+        evaluation: f.evaluation ? JSON.stringify(f.evaluation) : null,
+        modelId: f.modelId ?? null,
+        reason: f.reason ?? null,
+        now: new Date().toISOString(),
+      }).changes > 0
+    );
   }
 
   /**

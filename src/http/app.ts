@@ -78,6 +78,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     metrics.observeCompute,
   );
   const models = new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS);
+  const runs = await createRunManager(config, deps.db, models, app.log, metrics.registry);
   const services: Services = {
     config,
     db: deps.db,
@@ -85,7 +86,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     metrics,
     compute,
     models,
-    runs: createRunManager(config, deps.db, models, app.log, metrics.registry),
+    runs: runs.manager,
+    sharedReady: runs.ready,
     kernelsName: kernels.name,
     sequences: SequenceService.fromConfig(config, compute),
     grading: new GradingService(
@@ -119,9 +121,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   registerApiTokens(app, config.UNROLL_API_TOKENS);
   // limits only the routes that ask for one (config.rateLimit): the submissions
   await app.register(rateLimit, { global: false });
-  await registerDocs(app);
-
-  await app.register(opsRoutes, { services });
+  // a training worker serves its health and metrics only
+  const worker = config.UNROLL_ROLE === 'worker';
+  if (!worker) await registerDocs(app);
+  await app.register(opsRoutes, { services, healthOnly: worker });
+  if (worker) return app;
   await app.register(computeRoutes, { services });
   await app.register(modelRoutes, { services });
   await app.register(v2Routes, { services, prefix: '/v2' });

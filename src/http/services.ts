@@ -21,6 +21,8 @@ export interface Services {
   grading: GradingService;
   /** Training runs: the queue, the run pool, the event logs and their followers. */
   runs: RunManager;
+  /** True while the servers several processes share (Redis) answer; always true in one process. */
+  sharedReady: () => Promise<boolean>;
   /** Name of the kernel backend the inline path uses. */
   kernelsName: string;
 }

@@ -1,5 +1,7 @@
-// Who follows which run: the live half of GET /v1/runs/:id/events. Events reach listeners in the same
-// tick as they are committed to the log, which is what makes replay-then-follow gapless.
+// The run event fan-out seam, and its in-process implementation: who follows which run (the live half of
+// GET /v1/runs/:id/events). Here events reach listeners in the same tick as they are committed to the log;
+// events-redis.ts carries them between processes. Either way a follower subscribes before it replays the
+// log, and drops what it has replayed by sequence number, so replay-then-follow has no gap or duplicate.
 import type { StoredEvent } from '../db/runs.repo.js';
 
 export interface RunListener {
@@ -8,7 +10,22 @@ export interface RunListener {
   onEnd(): void;
 }
 
-export class RunHub {
+export interface RunEvents {
+  /** True when the followers may be in other processes (a run paused here goes on elsewhere). */
+  readonly shared: boolean;
+  /** Events just committed to the run's log, in log order. */
+  publish(runId: string, events: readonly StoredEvent[]): void;
+  /** The run is final: every follower, wherever it is, is let go after the events published before. */
+  end(runId: string): void;
+  /** Resolves once every event published from then on reaches `l`; the function stops the delivery. */
+  follow(runId: string, l: RunListener): Promise<() => void>;
+  /** Followers of a run in this process. */
+  count(runId: string): number;
+  close(): Promise<void>;
+}
+
+export class RunHub implements RunEvents {
+  readonly shared = false;
   private readonly listeners = new Map<string, Set<RunListener>>();
 
   add(runId: string, l: RunListener): () => void {
@@ -22,6 +39,10 @@ export class RunHub {
       set.delete(l);
       if (set.size === 0 && this.listeners.get(runId) === set) this.listeners.delete(runId);
     };
+  }
+
+  async follow(runId: string, l: RunListener): Promise<() => void> {
+    return this.add(runId, l);
   }
 
   count(runId: string): number {
@@ -42,4 +63,6 @@ export class RunHub {
     this.listeners.delete(runId);
     for (const l of set) l.onEnd();
   }
+
+  async close(): Promise<void> {}
 }

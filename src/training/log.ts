@@ -2,7 +2,7 @@
 // hands it to the run's followers in the same tick, which is what makes replay-then-follow gapless.
 import type { RunsRepo, StoredEvent } from '../db/runs.repo.js';
 import type { RunStatus, StatusFrame } from '../schemas/runs.js';
-import { RunHub } from './hub.js';
+import type { RunEvents } from './hub.js';
 import type { Evaluation, EventOut } from './loop.js';
 
 export type Outcome = {
@@ -14,10 +14,12 @@ export type Outcome = {
 };
 
 export class RunLog {
-  readonly hub = new RunHub();
   private readonly lastSeqs = new Map<string, number>();
 
-  constructor(private readonly repo: RunsRepo) {}
+  constructor(
+    private readonly repo: RunsRepo,
+    private readonly events: RunEvents,
+  ) {}
 
   status(id: string, frame: StatusFrame): void {
     this.append(id, [{ step: frame.step, kind: 'status', frame: JSON.stringify(frame) }]);
@@ -36,7 +38,9 @@ export class RunLog {
 
   /** A final status: the row, the status event, then the followers are let go. */
   finish(id: string, o: Outcome): void {
-    this.repo.finish(id, o);
+    this.lastSeqs.delete(id);
+    // once: a run another process settled first (a cancel racing the end, say) keeps its outcome
+    if (!this.repo.finish(id, o)) return;
     this.status(id, {
       event: 'status',
       status: o.status,
@@ -44,14 +48,17 @@ export class RunLog {
       ...(o.reason ? { reason: o.reason } : {}),
       ...(o.modelId ? { modelId: o.modelId } : {}),
     });
-    this.hub.end(id);
+    this.events.end(id);
     this.lastSeqs.delete(id);
   }
 
-  /** A run this process stops training without settling it (it resumes elsewhere or later): its followers here are let go. */
+  /**
+   * A run this process stops training without settling it: it resumes later, here after a restart or on
+   * another worker. Followers in this process are let go (it is closing); followers elsewhere stay.
+   */
   pause(id: string, frame: StatusFrame): void {
     this.status(id, frame);
-    this.hub.end(id);
+    if (!this.events.shared) this.events.end(id);
     this.lastSeqs.delete(id);
   }
 
@@ -63,6 +70,6 @@ export class RunLog {
     const stored = this.repo.record(id, this.lastSeqs.get(id) ?? this.repo.lastSeq(id), events, progress);
     if (stored.length) this.lastSeqs.set(id, stored.at(-1)!.seq);
     // only what was written: a recomputed step that is in the log already reached its followers then
-    if (stored.length) this.hub.publish(id, stored);
+    if (stored.length) this.events.publish(id, stored);
   }
 }

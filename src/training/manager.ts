@@ -1,6 +1,7 @@
-// RunManager: creates runs, keeps the queue (persisted as status `queued`), starts up to `concurrency` runs
-// in the run pool, records their events in SQLite in one transaction per worker batch and fans them out
-// in the same tick, stores the trained weights as a model, and settles every run exactly once.
+// RunManager: creates runs and queues them (the RunQueue seam: in memory, or BullMQ), trains the runs its
+// queue hands it in the run pool (when this process trains), records their events in one transaction per
+// worker batch and fans them out (the RunEvents seam), checkpoints them, stores the trained weights as a
+// model, and settles every run exactly once. Cancels reach the process that trains the run (RunCancels).
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ElmanConfig, Params } from '../core/model.js';
@@ -8,13 +9,17 @@ import type { RunsRepo, StoredEvent } from '../db/runs.repo.js';
 import { AppError } from '../errors.js';
 import { type CreateRunBody, FINAL_STATUSES, type Run, type RunStatus } from '../schemas/runs.js';
 import type { RunHandle, RunPool } from '../workers/run-pool.js';
-import type { RunHub } from './hub.js';
+import type { RunCancels } from './cancels.js';
+import type { RunEvents, RunListener } from './hub.js';
 import { type Outcome, RunLog } from './log.js';
 import { CONTROL, type WorkerMessage } from './protocol.js';
+import type { Handled, RunQueue } from './queue.js';
 import { type RunLimits, resolveRun } from './spec.js';
 
 /** How long after its worker returned a run may wait for the worker's last message. */
 const RESULT_GRACE_MS = 2000;
+/** A cancel for a run another process trains is asked again this often until the run is final. */
+const CANCEL_RETRY_MS = 250;
 
 export interface RunManagerOptions {
   /** Runs that train at once (the run pool's threads). */
@@ -41,29 +46,46 @@ interface Active {
   /** Set when someone asked the run to stop: what to record when it does (`queued`: resume it at the next start). */
   stop: { status: 'cancelled' | 'failed' | 'queued'; reason: string } | null;
   settled: boolean;
-  done: Promise<void>;
-  resolve: () => void;
+  done: Promise<Handled>;
+  resolve: (h: Handled) => void;
 }
 
 export class RunManager {
   private readonly log: RunLog;
-  private readonly queue: string[] = [];
   private readonly active = new Map<string, Active>();
   private closing = false;
 
+  /** `pool` null: this process never trains (UNROLL_ROLE=api); the queue's other consumers do. */
   constructor(
     private readonly repo: RunsRepo,
     private readonly models: ModelAccess,
-    private readonly pool: RunPool,
+    private readonly pool: RunPool | null,
+    private readonly queue: RunQueue,
+    private readonly runEvents: RunEvents,
+    private readonly cancels: RunCancels,
     private readonly opts: RunManagerOptions,
     private readonly logger?: FastifyBaseLogger,
   ) {
-    this.log = new RunLog(repo);
+    this.log = new RunLog(repo, runEvents);
+    cancels.onRequest((id) => {
+      const a = this.active.get(id);
+      if (a) this.stop(a, { status: 'cancelled', reason: 'cancelled by a client' });
+    });
+    if (pool)
+      queue.process(
+        (id) => this.train(id),
+        (id, reason) => this.gaveUp(id, reason),
+      );
   }
 
-  /** Who follows which run (the live half of GET /v1/runs/:id/events). */
-  get hub(): RunHub {
-    return this.log.hub;
+  /** The live half of GET /v1/runs/:id/events: resolves once every later event reaches `l`. */
+  follow(runId: string, l: RunListener): Promise<() => void> {
+    return this.runEvents.follow(runId, l);
+  }
+
+  /** Followers of a run in this process. */
+  followers(runId: string): number {
+    return this.runEvents.count(runId);
   }
 
   /**
@@ -71,7 +93,7 @@ export class RunManager {
    * its last checkpoint, unless that was its UNROLL_RUN_MAX_ATTEMPTS-th death (failed, with the reason).
    * Queued runs queue again.
    */
-  recover(): void {
+  recover(): string[] {
     const resumed: string[] = [];
     for (const id of this.repo.idsWithStatus('running')) {
       const step = this.repo.get(id)?.step ?? 0;
@@ -96,15 +118,14 @@ export class RunManager {
       this.logger?.info({ runId: id, step, from, attempt: attempts + 1 }, 'resuming a run from its checkpoint');
       resumed.push(id);
     }
-    this.queue.push(...resumed, ...this.repo.idsWithStatus('queued').filter((id) => !resumed.includes(id)));
-    this.pump();
+    return [...resumed, ...this.repo.idsWithStatus('queued').filter((id) => !resumed.includes(id))];
   }
 
-  create(body: CreateRunBody): { id: string; status: 'queued' } {
+  async create(body: CreateRunBody): Promise<{ id: string; status: 'queued' }> {
     if (this.closing)
       throw new AppError('overloaded', 'the server is shutting down', undefined, { 'retry-after': '5' });
     // the runs that would still wait after every free thread took one
-    const waiting = this.queue.length + this.active.size - this.opts.concurrency;
+    const waiting = await this.queue.waiting();
     if (waiting >= this.opts.maxQueued)
       throw new AppError(
         'overloaded',
@@ -117,9 +138,7 @@ export class RunManager {
     const task = r.spec.source.kind === 'task' ? r.spec.source.name : null;
     this.repo.insert({ id, name: body.name ?? null, task, ...r });
     this.log.status(id, { event: 'status', status: 'queued', step: 0 });
-    this.queue.push(id);
-    // after the 202 is on its way: the answer says queued, and is
-    setImmediate(() => this.pump());
+    await this.queue.add(id);
     return { id, status: 'queued' };
   }
 
@@ -133,8 +152,14 @@ export class RunManager {
     return this.repo.list(limit, offset, status);
   }
 
-  counts(): { queued: number; running: number } {
-    return { queued: this.queue.length, running: this.active.size };
+  /** Runs this process trains now. */
+  running(): number {
+    return this.active.size;
+  }
+
+  /** Runs waiting for a process to train them (in Redis: for any process). */
+  waiting(): Promise<number> {
+    return this.queue.waiting();
   }
 
   isFinal(id: string): boolean {
@@ -146,19 +171,30 @@ export class RunManager {
     return this.repo.events(id, afterSeq, sinceStep, limit);
   }
 
-  /** Stops a run; resolves once it is settled, so the answer shows `cancelled` and its worker is free. */
+  /**
+   * Stops a run; resolves once it is settled (wherever it trains), so the answer shows `cancelled` and its
+   * worker is free. A queued run leaves the queue; a running one is asked to stop by the process that trains it.
+   */
   async cancel(id: string): Promise<Run> {
     const run = this.get(id);
     if (run.status === 'cancelled') return run;
-    if (run.status === 'queued') {
-      this.queue.splice(this.queue.indexOf(id), 1);
-      this.log.finish(id, { status: 'cancelled', step: 0, reason: 'cancelled before it started' });
+    if (FINAL_STATUSES.includes(run.status)) throw new AppError('conflict', `the run has ${run.status} already`);
+    if (await this.queue.remove(id)) {
+      this.log.finish(id, { status: 'cancelled', step: run.step, reason: 'cancelled before it started' });
       return this.get(id);
     }
     const a = this.active.get(id);
-    if (run.status !== 'running' || !a) throw new AppError('conflict', `the run has ${run.status} already`);
-    this.stop(a, { status: 'cancelled', reason: 'cancelled by a client' });
-    await a.done;
+    if (a) {
+      this.stop(a, { status: 'cancelled', reason: 'cancelled by a client' });
+      await a.done;
+      return this.get(id);
+    }
+    // another process trains it (or is about to start it): ask until it is final
+    const deadline = Date.now() + this.opts.cancelGraceMs + RESULT_GRACE_MS;
+    while (!this.isFinal(id) && Date.now() < deadline) {
+      await this.cancels.request(id);
+      await new Promise((r) => setTimeout(r, CANCEL_RETRY_MS));
+    }
     return this.get(id);
   }
 
@@ -175,12 +211,26 @@ export class RunManager {
    */
   async close(): Promise<void> {
     this.closing = true;
-    this.queue.length = 0;
     const running = [...this.active.values()];
     for (const a of running)
       this.stop(a, { status: 'queued', reason: 'the server shut down while this run was training' });
     await Promise.all(running.map((a) => a.done));
-    await this.pool.close();
+    await this.queue.close();
+    await this.pool?.close();
+    await this.cancels.close();
+    await this.runEvents.close();
+  }
+
+  /** The queue gave up on a run whose process died too often: failed, with the reason, unless it is final. */
+  private gaveUp(id: string, why: string): void {
+    const run = this.repo.get(id);
+    if (!run || FINAL_STATUSES.includes(run.status)) return;
+    const max = this.opts.maxAttempts;
+    this.log.finish(id, {
+      status: 'failed',
+      step: run.step,
+      reason: `the process training this run stopped ${this.repo.attempts(id)} times (UNROLL_RUN_MAX_ATTEMPTS = ${max}), the last at step ${run.step}: ${why}`,
+    });
   }
 
   private stop(a: Active, why: NonNullable<Active['stop']>): void {
@@ -192,22 +242,21 @@ export class RunManager {
     }, this.opts.cancelGraceMs).unref();
   }
 
-  private pump(): void {
-    while (!this.closing && this.active.size < this.opts.concurrency && this.queue.length)
-      this.start(this.queue.shift()!);
-  }
-
-  private start(id: string): void {
-    const spec = this.repo.spec(id);
-    const inputs = spec && this.repo.inputs(id, spec.config);
-    if (!inputs) return; // deleted while queued
+  /** Trains a run the queue handed this process; resolves once it is settled (or stopped to resume later). */
+  private train(id: string): Promise<Handled> {
+    const run = this.repo.get(id);
+    if (!run || FINAL_STATUSES.includes(run.status)) return Promise.resolve('settled'); // deleted or cancelled meanwhile
+    if (this.closing) return Promise.resolve('requeue');
+    const spec = this.repo.spec(id)!;
+    const inputs = this.repo.inputs(id, spec.config)!;
+    const pool = this.pool!;
     this.repo.markRunning(id);
     const resume = this.repo.checkpoint(id) ?? null;
     const from = resume?.step ?? 0;
     this.log.status(id, { event: 'status', status: 'running', step: from });
-    const handle = this.pool.start({ runId: id, ...inputs, resume, checkpointEvery: this.opts.checkpointEvery });
-    let resolve!: () => void;
-    const done = new Promise<void>((r) => {
+    const handle = pool.start({ runId: id, ...inputs, resume, checkpointEvery: this.opts.checkpointEvery });
+    let resolve!: (h: Handled) => void;
+    const done = new Promise<Handled>((r) => {
       resolve = r;
     });
     const a: Active = { handle, step: from, stop: null, settled: false, done, resolve };
@@ -234,6 +283,7 @@ export class RunManager {
         this.settle(id, a, { status: a.stop?.status ?? 'failed', step: a.step, reason });
       },
     );
+    return done;
   }
 
   private onMessage(id: string, a: Active, m: WorkerMessage): void {
@@ -283,7 +333,6 @@ export class RunManager {
       // the row stays `running`; the next start records it failed, as after a crash
       this.logger?.error({ err, runId: id }, 'recording the end of a run failed');
     }
-    a.resolve();
-    this.pump();
+    a.resolve(o.status === 'queued' ? 'requeue' : 'settled');
   }
 }

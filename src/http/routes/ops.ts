@@ -5,7 +5,11 @@ import { AppError, PROBLEMS, type ProblemSlug } from '../../errors.js';
 import { declarePublic } from '../auth.js';
 import type { Services } from '../services.js';
 
-export const opsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
+/** `healthOnly`: /health, /ready and /metrics (a training worker's whole surface). */
+export const opsRoutes: FastifyPluginAsyncZod<{ services: Services; healthOnly?: boolean }> = async (
+  app,
+  { services, healthOnly },
+) => {
   // a load balancer, Prometheus and a reader of a problem's type link carry no token
   declarePublic(app);
   const tags = ['operations'];
@@ -45,6 +49,7 @@ export const opsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
         // a closed or broken database is "not ready" (503), not a server error
       }
       if (row?.one !== 1) throw new AppError('overloaded', 'the database does not answer');
+      if (!(await services.sharedReady())) throw new AppError('overloaded', 'Redis (UNROLL_REDIS_URL) does not answer');
       if (!services.pool || services.pool.threads < 1)
         throw new AppError('overloaded', 'the worker pool is not running');
       return {
@@ -61,6 +66,7 @@ export const opsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
     return services.metrics.registry.metrics();
   });
 
+  if (healthOnly) return;
   const catalogue = () =>
     Object.entries(PROBLEMS).map(([slug, [status, title]]) => ({ type: `/problems/${slug}`, status, title }));
   app.get('/problems', { schema: { tags, summary: 'Every problem type unroll answers with' } }, async () =>

@@ -33,7 +33,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
       },
     },
     async (req, reply) => {
-      const created = runs.create(req.body);
+      const created = await runs.create(req.body);
       reply.code(202).header('location', `/v1/runs/${created.id}`);
       return created;
     },

@@ -1,0 +1,168 @@
+// The Redis seams with real processes on the shared Redis (127.0.0.1:6379, a key prefix of this test's
+// own): an api process that never trains and worker processes that serve only their health, on one
+// SQLite file. A run posted to the api trains on a worker, its events reach a follower on the api once
+// each; a worker SIGKILLed mid-run loses its BullMQ lock, the stalled-job check hands the run to another
+// worker, which resumes it from its checkpoint: the same weights bit for bit, each step once on the
+// follower that watched it all; a cancel through the api stops a run on a worker.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { DB_FILE } from '../../src/db/open.js';
+import { postRun, type ServerProcess, startServer, waitForRun } from '../helpers/server.js';
+import { Frames } from '../helpers/ws.js';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+async function redisAnswers(): Promise<boolean> {
+  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000 });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+const up = await redisAnswers();
+if (!up) console.warn(`Redis does not answer at ${REDIS_URL}: the Redis seam tests did not run (skipped, not passed)`);
+
+const prefix = `unroll-checkpoint-${Math.random().toString(36).slice(2, 10)}:`;
+const dataDir = mkdtempSync(join(tmpdir(), 'unroll-redis-'));
+const servers: ServerProcess[] = [];
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.kill()));
+  rmSync(dataDir, { recursive: true, force: true });
+  if (!up) return;
+  // this test's keys only
+  const r = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length) await r.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  r.disconnect();
+});
+
+const EVERY = 100;
+const STEPS = 3000;
+const spec = {
+  model: { config: { inputSize: 1, hiddenSize: 32, outputSize: 2, readout: 'last' }, init: { seed: 7 } },
+  task: { name: 'sign-of-sum', length: 20 },
+  optimizer: { name: 'adam', lr: 0.003, amsgrad: true },
+  steps: STEPS,
+  batchSize: 16,
+  clipNorm: 1,
+  seed: 5,
+  hiddenEvery: 50,
+};
+
+const env = (role: 'api' | 'worker') => ({
+  UNROLL_ROLE: role,
+  UNROLL_DATA_DIR: dataDir,
+  UNROLL_REDIS_URL: REDIS_URL,
+  UNROLL_REDIS_PREFIX: prefix,
+  UNROLL_RUNS_CONCURRENCY: '1',
+  UNROLL_RUN_CHECKPOINT_EVERY: String(EVERY),
+  UNROLL_RUN_STALL_SECONDS: '2',
+});
+const start = async (role: 'api' | 'worker') => {
+  const s = await startServer(env(role));
+  servers.push(s);
+  return s;
+};
+const follow = (base: string, id: string) =>
+  new Frames(new WebSocket(`${base.replace('http', 'ws')}/v1/runs/${id}/events`));
+
+describe.skipIf(!up)('runs on BullMQ and Redis pub/sub', () => {
+  let api: ServerProcess;
+  let worker: ServerProcess;
+
+  it('serves only health, readiness and metrics on a worker, and trains a run posted to the api there', async () => {
+    api = await start('api'); // first: it migrates the file the others open
+    worker = await start('worker');
+    expect((await fetch(`${worker.base}/health`)).status).toBe(200);
+    expect((await fetch(`${worker.base}/ready`)).status).toBe(200);
+    expect((await fetch(`${worker.base}/metrics`)).status).toBe(200);
+    expect((await fetch(`${worker.base}/v1/runs`)).status).toBe(404);
+    expect((await fetch(`${api.base}/ready`)).status).toBe(200);
+
+    const id = await postRun(api.base, { task: { name: 'majority' }, steps: 300, hiddenEvery: 100 });
+    const frames = await follow(api.base, id).untilClosed();
+    expect(frames.filter((f) => f.event === 'step').map((f) => f.step)).toEqual(
+      Array.from({ length: 300 }, (_, i) => i),
+    );
+    expect(frames.filter((f) => f.event === 'status').map((f) => f.status)).toEqual([
+      'queued',
+      'running',
+      'succeeded',
+    ]);
+    expect((await (await fetch(`${api.base}/v1/runs/${id}`)).json()).status).toBe('succeeded');
+  });
+
+  it('resumes a run whose worker was SIGKILLed on another worker: the same weights bit for bit, each step once', async () => {
+    const id = await postRun(api.base, spec);
+    const watcher = follow(api.base, id); // on the api, from the first event to the last
+    await waitForRun(api.base, id, (r) => r.step >= 3 * EVERY + 50);
+    const standby = await start('worker');
+    const killedAt = performance.now();
+    await worker.kill();
+    const lastBefore = Math.max(...watcher.all.filter((f) => f.event === 'step').map((f) => f.step));
+    const firstNew = await watcher.next((f) => f.event === 'step' && f.step > lastBefore, 'a step after the kill');
+    const killToNewStepMs = performance.now() - killedAt;
+    expect(firstNew.step).toBe(lastBefore + 1);
+    const frames = await watcher.untilClosed();
+    const run = await waitForRun(api.base, id, (r) => r.status === 'succeeded' || r.status === 'failed');
+    expect(run.status).toBe('succeeded');
+    expect(frames.filter((f) => f.event === 'step').map((f) => f.step)).toEqual(
+      Array.from({ length: STEPS }, (_, i) => i),
+    );
+
+    const refId = await postRun(api.base, spec);
+    const ref = await waitForRun(api.base, refId, (r) => r.status === 'succeeded' || r.status === 'failed');
+    expect(ref.status).toBe('succeeded');
+    const db = new Database(join(dataDir, DB_FILE), { readonly: true });
+    const weights = (modelId: string) =>
+      db.prepare<[string], { weights: Buffer }>('SELECT weights FROM models WHERE id = ?').get(modelId)!.weights;
+    const stepFrames = (runId: string) =>
+      db
+        .prepare<[string], { frame: string }>("SELECT frame FROM run_events WHERE run_id = ? AND kind = 'step' ORDER BY seq")
+        .all(runId)
+        .map((r) => r.frame);
+    expect(weights(run.modelId).equals(weights(ref.modelId))).toBe(true);
+    expect(stepFrames(id)).toEqual(stepFrames(refId));
+    const resumedFrom = db
+      .prepare<[string], { frame: string }>(
+        "SELECT frame FROM run_events WHERE run_id = ? AND kind = 'status' ORDER BY seq",
+      )
+      .all(id)
+      .map((r) => JSON.parse(r.frame));
+    db.close();
+    const from = resumedFrom.filter((s) => s.status === 'running').at(-1).step;
+    console.info(
+      `BullMQ resume after SIGKILL: ${lastBefore + 1 - from} steps recomputed (checkpoint every ${EVERY}), ${Math.round(killToNewStepMs)} ms from the kill to the first new step on the standby worker (stall check every 2 s)`,
+    );
+    worker = standby;
+  }, 120_000);
+
+  it('stops a run training on a worker when the api is asked to cancel it', async () => {
+    const id = await postRun(api.base, { ...spec, steps: 1_000_000 });
+    await waitForRun(api.base, id, (r) => r.status === 'running' && r.step > 10);
+    const t0 = performance.now();
+    const r = await fetch(`${api.base}/v1/runs/${id}/cancel`, { method: 'POST' });
+    const ms = performance.now() - t0;
+    expect(r.status).toBe(200);
+    expect((await r.json()).status).toBe('cancelled');
+    console.info(`cancel through the api of a run on a worker: ${Math.round(ms)} ms until it answered cancelled`);
+    // the worker is free again: the next run trains
+    const next = await postRun(api.base, { task: { name: 'majority' }, steps: 20 });
+    expect((await waitForRun(api.base, next, (x) => x.status === 'succeeded')).status).toBe('succeeded');
+  }, 60_000);
+});

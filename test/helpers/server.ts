@@ -7,6 +7,8 @@ export interface ServerProcess {
   base: string;
   /** SIGKILL, resolved once the process is gone. */
   kill(): Promise<void>;
+  /** SIGTERM (a graceful shutdown), resolved once the process is gone. */
+  stop(): Promise<void>;
 }
 
 /** Starts src/server.ts with `env` over the test's environment; resolves with its base URL once it listens. */
@@ -16,10 +18,12 @@ export function startServer(env: Record<string, string>): Promise<ServerProcess>
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const kill = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  const signal = (s: NodeJS.Signals) => async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(s);
     await exited;
   };
+  const kill = signal('SIGKILL');
+  const stop = signal('SIGTERM');
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (chunk: Buffer) => {
@@ -28,7 +32,7 @@ export function startServer(env: Record<string, string>): Promise<ServerProcess>
       if (m) {
         child.stdout!.off('data', onData);
         child.stdout!.resume(); // keep draining, so a chatty server never blocks on a full pipe
-        resolve({ child, base: m[1], kill });
+        resolve({ child, base: m[1], kill, stop });
       }
     };
     child.stdout!.on('data', onData);

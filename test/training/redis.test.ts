@@ -72,6 +72,7 @@ const env = (role: 'api' | 'worker') => ({
   UNROLL_RUNS_CONCURRENCY: '1',
   UNROLL_RUN_CHECKPOINT_EVERY: String(EVERY),
   UNROLL_RUN_STALL_SECONDS: '2',
+  UNROLL_RUN_MAX_ATTEMPTS: '2',
 });
 const start = async (role: 'api' | 'worker') => {
   const s = await startServer(env(role));
@@ -151,6 +152,37 @@ describe.skipIf(!up)('runs on BullMQ and Redis pub/sub', () => {
     );
     worker = standby;
   }, 120_000);
+
+  it('fails a run whose worker died UNROLL_RUN_MAX_ATTEMPTS times, with the reason', async () => {
+    const id = await postRun(api.base, { ...spec, steps: 1_000_000 });
+    await waitForRun(api.base, id, (r) => r.status === 'running' && r.step > 0);
+    const second = await start('worker');
+    await worker.kill();
+    const at = (await waitForRun(api.base, id, () => true)).step;
+    await waitForRun(api.base, id, (r) => r.step > at + 5, 60_000); // the second worker trains it
+    const third = await start('worker');
+    await second.kill();
+    const run = await waitForRun(api.base, id, (r) => r.status === 'failed', 60_000);
+    expect(run.reason).toMatch(/stopped 2 times \(UNROLL_RUN_MAX_ATTEMPTS = 2\), the last at step \d+: .*stalled/);
+    worker = third;
+  }, 120_000);
+
+  it('hands a run to another worker at a graceful shutdown (SIGTERM), without counting an attempt', async () => {
+    const id = await postRun(api.base, { ...spec, steps: 1_000_000 });
+    await waitForRun(api.base, id, (r) => r.status === 'running' && r.step > EVERY);
+    const next = await start('worker');
+    await worker.stop();
+    const at = (await waitForRun(api.base, id, () => true)).step;
+    // well within one stall interval: it was handed over, not found dead
+    await waitForRun(api.base, id, (r) => r.status === 'running' && r.step > at + 5, 60_000);
+    worker = next;
+    const r = await fetch(`${api.base}/v1/runs/${id}/cancel`, { method: 'POST' });
+    expect((await r.json()).status).toBe('cancelled');
+    const db = new Database(join(dataDir, DB_FILE), { readonly: true });
+    const row = db.prepare<[string], { attempts: number }>('SELECT attempts FROM runs WHERE id = ?').get(id)!;
+    db.close();
+    expect(row.attempts).toBe(1); // the graceful stop gave its attempt back
+  }, 60_000);
 
   it('stops a run training on a worker when the api is asked to cancel it', async () => {
     const id = await postRun(api.base, { ...spec, steps: 1_000_000 });

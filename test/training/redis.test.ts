@@ -100,12 +100,8 @@ describe.skipIf(!up)('runs on BullMQ and Redis pub/sub', () => {
     expect(frames.filter((f) => f.event === 'step').map((f) => f.step)).toEqual(
       Array.from({ length: 300 }, (_, i) => i),
     );
-    expect(frames.filter((f) => f.event === 'status').map((f) => f.status)).toEqual([
-      'queued',
-      'running',
-      'succeeded',
-    ]);
-    expect((await (await fetch(`${api.base}/v1/runs/${id}`)).json()).status).toBe('succeeded');
+    expect(frames.filter((f) => f.event === 'status').map((f) => f.status)).toEqual(['queued', 'running', 'succeeded']);
+    expect(((await (await fetch(`${api.base}/v1/runs/${id}`)).json()) as { status: string }).status).toBe('succeeded');
   });
 
   it('resumes a run whose worker was SIGKILLed on another worker: the same weights bit for bit, each step once', async () => {
@@ -134,7 +130,9 @@ describe.skipIf(!up)('runs on BullMQ and Redis pub/sub', () => {
       db.prepare<[string], { weights: Buffer }>('SELECT weights FROM models WHERE id = ?').get(modelId)!.weights;
     const stepFrames = (runId: string) =>
       db
-        .prepare<[string], { frame: string }>("SELECT frame FROM run_events WHERE run_id = ? AND kind = 'step' ORDER BY seq")
+        .prepare<[string], { frame: string }>(
+          "SELECT frame FROM run_events WHERE run_id = ? AND kind = 'step' ORDER BY seq",
+        )
         .all(runId)
         .map((r) => r.frame);
     expect(weights(run.modelId).equals(weights(ref.modelId))).toBe(true);
@@ -177,7 +175,7 @@ describe.skipIf(!up)('runs on BullMQ and Redis pub/sub', () => {
     await waitForRun(api.base, id, (r) => r.status === 'running' && r.step > at + 5, 60_000);
     worker = next;
     const r = await fetch(`${api.base}/v1/runs/${id}/cancel`, { method: 'POST' });
-    expect((await r.json()).status).toBe('cancelled');
+    expect(((await r.json()) as { status: string }).status).toBe('cancelled');
     const db = new Database(join(dataDir, DB_FILE), { readonly: true });
     const row = db.prepare<[string], { attempts: number }>('SELECT attempts FROM runs WHERE id = ?').get(id)!;
     db.close();
@@ -191,7 +189,7 @@ describe.skipIf(!up)('runs on BullMQ and Redis pub/sub', () => {
     const r = await fetch(`${api.base}/v1/runs/${id}/cancel`, { method: 'POST' });
     const ms = performance.now() - t0;
     expect(r.status).toBe(200);
-    expect((await r.json()).status).toBe('cancelled');
+    expect(((await r.json()) as { status: string }).status).toBe('cancelled');
     console.info(`cancel through the api of a run on a worker: ${Math.round(ms)} ms until it answered cancelled`);
     // the worker is free again: the next run trains
     const next = await postRun(api.base, { task: { name: 'majority' }, steps: 20 });

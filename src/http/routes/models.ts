@@ -39,7 +39,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) => {
-      const m = models.create(req.body);
+      const m = await models.create(req.body);
       reply.code(201).header('location', `/v1/models/${m.id}`);
       return detail(m);
     },
@@ -66,7 +66,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ModelDetail),
       },
     },
-    async (req) => detail(models.get(req.params.id)),
+    async (req) => detail(await models.get(req.params.id)),
   );
   app.put(
     '/v1/models/:id/weights',
@@ -79,7 +79,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ModelDetail),
       },
     },
-    async (req) => detail(models.updateWeights(req.params.id, req.body)),
+    async (req) => detail(await models.updateWeights(req.params.id, req.body)),
   );
   app.delete(
     '/v1/models/:id',
@@ -92,7 +92,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) => {
-      models.delete(req.params.id);
+      await models.delete(req.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -109,7 +109,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ForwardResponse),
       },
     },
-    (req, reply) => compute.run(toTask('forward', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('forward', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/bptt',
@@ -122,7 +123,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(BpttResponse),
       },
     },
-    (req, reply) => compute.run(toTask('bptt', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('bptt', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/jacobian',
@@ -135,7 +137,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(JacobianResponse),
       },
     },
-    (req, reply) => compute.run(toTask('jacobian', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('jacobian', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/gradcheck',
@@ -148,6 +151,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(GradcheckResponse),
       },
     },
-    (req, reply) => compute.run(toTask('gradcheck', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('gradcheck', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
 };

@@ -85,8 +85,10 @@ function openPostgres(url: string, opts: StoreOptions): Db {
     query_timeout: timeout + 1000,
     idleTimeoutMillis: 30_000,
   });
-  // a pooled connection the server drops (a restart, say) is an event, not a crash: the pool replaces it
+  // a connection the server drops (a restart, say) is an event, not a crash: an idle one is the pool's
+  // 'error'; one checked out emits on its client (its query fails too, and the pool replaces it)
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const kysely = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {

@@ -175,12 +175,15 @@ export class RunsRepo {
     return rows.map((r) => r.id);
   }
 
-  async markRunning(id: string): Promise<void> {
-    await this.db
+  /** Queued → running; false when the run is not queued (cancelled, deleted, or taken by another process). */
+  async claim(id: string): Promise<boolean> {
+    const r = await this.db
       .updateTable('runs')
       .set({ status: 'running', started_at: new Date().toISOString() })
       .where('id', '=', id)
-      .execute();
+      .where('status', '=', 'queued')
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
   }
 
   /**

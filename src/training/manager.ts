@@ -213,8 +213,8 @@ export class RunManager {
   private async start(id: string): Promise<void> {
     const spec = await this.repo.spec(id);
     const inputs = spec && (await this.repo.inputs(id, spec.config));
-    if (!inputs) return; // deleted while queued
-    await this.repo.markRunning(id);
+    // deleted while queued, or (several processes on one database) started elsewhere
+    if (!inputs || !(await this.repo.claim(id))) return;
     await this.log.status(id, { event: 'status', status: 'running', step: 0 });
     if (this.closing) {
       await this.log.finish(id, { status: 'failed', step: 0, reason: 'the server shut down as this run started' });

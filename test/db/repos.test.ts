@@ -131,7 +131,8 @@ for (const d of all) {
       expect(Array.from(inputs.params.V)).toEqual(Array.from(params.V));
       expect((await repo.inputs('r2', config))!.dataX).toBeNull();
       expect(await repo.spec('r1')).toEqual(spec);
-      await repo.markRunning('r1');
+      expect(await repo.claim('r1')).toBe(true);
+      expect(await repo.claim('r1')).toBe(false);
       expect(await repo.idsWithStatus('running')).toEqual(['r1']);
       expect(await repo.idsWithStatus('queued')).toEqual(['r2']);
       expect(await repo.lastSeq('r1')).toBe(0);

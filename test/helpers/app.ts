@@ -25,7 +25,12 @@ export async function testApp(opts: TestAppOptions = {}): Promise<FastifyInstanc
   const config: Config = loadConfig({ LOG_LEVEL: 'silent', ...opts.env });
   let fresh: FreshDatabase | undefined;
   if (!opts.dataDir && !opts.databaseUrl && TEST_ON_POSTGRES) fresh = await freshDatabase('test');
-  const db = await openDatabase({ url: opts.databaseUrl ?? fresh?.url, dataDir: opts.dataDir ?? ':memory:' });
+  const db = await openDatabase({
+    url: opts.databaseUrl ?? fresh?.url,
+    dataDir: opts.dataDir ?? ':memory:',
+    poolSize: config.UNROLL_DATABASE_POOL_SIZE,
+    timeoutMs: config.UNROLL_DATABASE_TIMEOUT_MS,
+  });
   const pool = opts.poolThreads
     ? createComputePool({ threads: opts.poolThreads, maxQueue: config.UNROLL_POOL_MAX_QUEUE })
     : null;

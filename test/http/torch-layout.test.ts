@@ -89,11 +89,12 @@ describe('weights in torch.nn.RNN layout', () => {
 
     const back = (await app.inject({ url: '/v1/models/torchy?layout=torch.nn.RNN' })).json().weights;
     expect(Object.keys(back)).toEqual(Object.keys(f.state_dict));
-    const sd = f.state_dict as Record<string, number[][] & number[]>;
+    const sd = f.state_dict as Record<string, unknown>;
+    const bias = (k: string) => sd[k] as number[];
     expect(back['rnn.weight_ih_l0']).toEqual(sd['rnn.weight_ih_l0']);
     expect(back['fc.weight']).toEqual(sd['fc.weight']);
     // the two biases are stored as their sum; read back, bias_ih carries it and bias_hh is zeros
-    const sum = sd['rnn.bias_ih_l0'].map((v, i) => v + sd['rnn.bias_hh_l0'][i]);
+    const sum = bias('rnn.bias_ih_l0').map((v, i) => v + bias('rnn.bias_hh_l0')[i]);
     expect(back['rnn.bias_ih_l0']).toEqual(sum);
     expect(back['rnn.bias_hh_l0']).toEqual(sum.map(() => 0));
     // read back, sent again: the same numbers

@@ -90,7 +90,7 @@ export function packTensor(
   const r = packNested(value, rank, spec.integer);
   if (r.ok) return { ok: true, tensor: new Tensor(r.data, r.shape) };
   const received = receivedShape(value);
-  if (received && received.includes(0))
+  if (received?.includes(0))
     return {
       ok: false,
       path: r.path,

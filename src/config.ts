@@ -14,10 +14,33 @@ const list = z
   )
   .optional();
 
+const url = (protocols: readonly string[], example: string) =>
+  z
+    .string()
+    .refine(
+      (s) => {
+        try {
+          return protocols.includes(new URL(s).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { message: `expected a URL such as ${example}` },
+    )
+    .optional();
+
 export const ConfigSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: int(0).max(65535).default(3000),
   UNROLL_DATA_DIR: z.string().default('./data'),
+  /** PostgreSQL for every durable record (postgres://user@host:port/db), shared by every process on it; unset: SQLite in UNROLL_DATA_DIR. */
+  UNROLL_DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user@host:5432/unroll'),
+  /** PostgreSQL connections one process keeps at most. */
+  UNROLL_DATABASE_POOL_SIZE: int(1).default(10),
+  /** PostgreSQL: a connection attempt or one statement longer than this fails, and the request is a 503. */
+  UNROLL_DATABASE_TIMEOUT_MS: int(100).default(5000),
+  /** Redis for what several processes share (run fan-out, jobs, sequences, rate limits); requires UNROLL_DATABASE_URL. */
+  UNROLL_REDIS_URL: url(['redis:', 'rediss:'], 'redis://host:6379'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Request bodies above this many bytes are a 413 before they are parsed. */
   UNROLL_MAX_BODY_BYTES: int(1024).default(8 * 1024 * 1024),
@@ -70,11 +93,6 @@ export const ConfigSchema = z.object({
   UNROLL_RUN_CHECKPOINT_EVERY: int(1).default(100),
   /** A run whose process dies this many times while it trains is failed, with the reason, instead of resumed. */
   UNROLL_RUN_MAX_ATTEMPTS: int(1).default(3),
-  /** Redis (redis:// or rediss://): run events fan out through it and runs are BullMQ jobs. Unset: in-process. */
-  UNROLL_REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\/[^\s]+$/, 'a redis:// or rediss:// URL')
-    .optional(),
   /** The prefix of every Redis key and channel this deployment uses (several deployments can share a Redis). */
   UNROLL_REDIS_PREFIX: z.string().min(1).default('unroll:'),
   /** all: serves and trains; api: serves, never trains; worker: trains, and serves only /health, /ready, /metrics. */
@@ -109,6 +127,10 @@ export function loadConfig(
     throw new Error(`invalid configuration: ${lines.join('; ')}`);
   }
   const c = parsed.data;
+  if (c.UNROLL_REDIS_URL && !c.UNROLL_DATABASE_URL)
+    throw new Error(
+      'invalid configuration: UNROLL_REDIS_URL: requires UNROLL_DATABASE_URL (processes that share Redis must share one PostgreSQL too; each would otherwise keep its own SQLite file)',
+    );
   if (c.UNROLL_ROLE !== 'all' && !c.UNROLL_REDIS_URL)
     throw new Error(
       `invalid configuration: UNROLL_ROLE=${c.UNROLL_ROLE} needs UNROLL_REDIS_URL (the run queue the api and worker processes share)`,

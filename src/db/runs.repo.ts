@@ -1,9 +1,11 @@
-// Training runs and their event logs: prepared statements and the row mapper.
+// Training runs and their event logs: queries and the row mapper.
+import { type Kysely, sql } from 'kysely';
 import type { ElmanConfig, Params } from '../core/model.js';
 import type { Run, RunStatus } from '../schemas/runs.js';
 import type { RunSpec } from '../training/spec.js';
 import { packParams, unpackParams } from './models.repo.js';
 import type { Db } from './open.js';
+import type { Schema } from './schema.js';
 
 interface Row {
   id: string;
@@ -48,8 +50,25 @@ export interface RunInputs {
   dataTargets: Float64Array | null;
 }
 
-const COLUMNS =
-  'id, name, status, task, spec, step, steps, loss, accuracy, evaluation, model_id, reason, created_at, started_at, finished_at';
+const COLUMNS = [
+  'id',
+  'name',
+  'status',
+  'task',
+  'spec',
+  'step',
+  'steps',
+  'loss',
+  'accuracy',
+  'evaluation',
+  'model_id',
+  'reason',
+  'created_at',
+  'started_at',
+  'finished_at',
+] as const;
+
+const FINAL = ['succeeded', 'failed', 'cancelled'];
 
 const floats = (b: Buffer | null) => (b ? new Float64Array(new Uint8Array(b).buffer) : null);
 const bytes = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -75,59 +94,26 @@ export function rowToRun(r: Row): Run {
   };
 }
 
-export class RunsRepo {
-  private readonly s;
+/** Events per INSERT: well under both dialects' limit on bound parameters (5 a row). */
+const INSERT_ROWS = 1000;
 
-  constructor(private readonly db: Db) {
-    this.s = {
-      insert: db.prepare(
-        `INSERT INTO runs (id, name, status, task, spec, init_params, data_x, data_targets, steps, created_at)
-         VALUES (@id, @name, 'queued', @task, @spec, @params, @dataX, @dataTargets, @steps, @now)`,
-      ),
-      get: db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM runs WHERE id = ?`),
-      inputs: db.prepare<
-        [string],
-        { spec: string; init_params: Buffer; data_x: Buffer | null; data_targets: Buffer | null }
-      >('SELECT spec, init_params, data_x, data_targets FROM runs WHERE id = ?'),
-      list: db.prepare<[string | null, string | null, number, number], Row>(
-        `SELECT ${COLUMNS} FROM runs WHERE (? IS NULL OR status = ?) ORDER BY created_at DESC, id LIMIT ? OFFSET ?`,
-      ),
-      count: db.prepare<[string | null, string | null], { n: number }>(
-        'SELECT COUNT(*) AS n FROM runs WHERE (? IS NULL OR status = ?)',
-      ),
-      idsByStatus: db.prepare<[string], { id: string }>('SELECT id FROM runs WHERE status = ? ORDER BY created_at, id'),
-      start: db.prepare<[string, string], { attempts: number }>(
-        "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), attempts = attempts + 1 WHERE id = ? RETURNING attempts",
-      ),
-      requeue: db.prepare<[number, string]>("UPDATE runs SET status = 'queued', attempts = attempts - ? WHERE id = ?"),
-      attempts: db.prepare<[string], { attempts: number }>('SELECT attempts FROM runs WHERE id = ?'),
-      saveCheckpoint: db.prepare(
-        `INSERT INTO run_checkpoints (run_id, step, meta, state, created_at) VALUES (@id, @step, @meta, @state, @now)
-         ON CONFLICT (run_id) DO UPDATE SET step = excluded.step, meta = excluded.meta, state = excluded.state, created_at = excluded.created_at`,
-      ),
-      checkpoint: db.prepare<[string], { step: number; meta: string; state: Buffer }>(
-        'SELECT step, meta, state FROM run_checkpoints WHERE run_id = ?',
-      ),
-      dropCheckpoint: db.prepare('DELETE FROM run_checkpoints WHERE run_id = ?'),
-      finish: db.prepare(
-        `UPDATE runs SET status = @status, step = @step, evaluation = @evaluation, model_id = @modelId, reason = @reason, finished_at = @now
-         WHERE id = @id AND status NOT IN ('succeeded', 'failed', 'cancelled')`,
-      ),
-      progress: db.prepare('UPDATE runs SET step = ?, loss = ?, accuracy = ? WHERE id = ?'),
-      // a step's event is written once: a resumed run recomputes the steps after its checkpoint
-      append: db.prepare(
-        `INSERT INTO run_events (run_id, seq, step, kind, frame) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (run_id, kind, step) WHERE kind <> 'status' DO NOTHING`,
-      ),
-      lastSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM run_events WHERE run_id = ?'),
-      events: db.prepare<[string, number, number, number], StoredEvent>(
-        'SELECT seq, step, kind, frame FROM run_events WHERE run_id = ? AND seq > ? AND step > ? ORDER BY seq LIMIT ?',
-      ),
-      delete: db.prepare('DELETE FROM runs WHERE id = ?'),
-    };
+/** How a run ended: its final row, written with its last status event. */
+export interface RunEnd {
+  status: RunStatus;
+  step: number;
+  evaluation?: unknown;
+  modelId?: string | null;
+  reason?: string | null;
+}
+
+export class RunsRepo {
+  private readonly db: Kysely<Schema>;
+
+  constructor(db: Db) {
+    this.db = db.kysely;
   }
 
-  insert(r: {
+  async insert(r: {
     id: string;
     name: string | null;
     task: string | null;
@@ -135,27 +121,35 @@ export class RunsRepo {
     params: Params;
     dataX: Float64Array | null;
     dataTargets: Float64Array | null;
-  }): void {
-    this.s.insert.run({
-      id: r.id,
-      name: r.name,
-      task: r.task,
-      spec: JSON.stringify(r.spec),
-      params: packParams(r.params),
-      dataX: r.dataX ? bytes(r.dataX) : null,
-      dataTargets: r.dataTargets ? bytes(r.dataTargets) : null,
-      steps: r.spec.steps,
-      now: new Date().toISOString(),
-    });
+  }): Promise<void> {
+    await this.db
+      .insertInto('runs')
+      .values({
+        id: r.id,
+        name: r.name,
+        status: 'queued',
+        task: r.task,
+        spec: JSON.stringify(r.spec),
+        init_params: packParams(r.params),
+        data_x: r.dataX ? bytes(r.dataX) : null,
+        data_targets: r.dataTargets ? bytes(r.dataTargets) : null,
+        steps: r.spec.steps,
+        created_at: new Date().toISOString(),
+      })
+      .execute();
   }
 
-  get(id: string): Run | undefined {
-    const r = this.s.get.get(id);
-    return r ? rowToRun(r) : undefined;
+  async get(id: string): Promise<Run | undefined> {
+    const r = await this.db.selectFrom('runs').select(COLUMNS).where('id', '=', id).executeTakeFirst();
+    return r ? rowToRun(r as Row) : undefined;
   }
 
-  inputs(id: string, config: ElmanConfig): RunInputs | undefined {
-    const r = this.s.inputs.get(id);
+  async inputs(id: string, config: ElmanConfig): Promise<RunInputs | undefined> {
+    const r = await this.db
+      .selectFrom('runs')
+      .select(['spec', 'init_params', 'data_x', 'data_targets'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!r) return undefined;
     return {
       spec: JSON.parse(r.spec),
@@ -165,105 +159,174 @@ export class RunsRepo {
     };
   }
 
-  spec(id: string): RunSpec | undefined {
-    const r = this.s.inputs.get(id);
+  async spec(id: string): Promise<RunSpec | undefined> {
+    const r = await this.db.selectFrom('runs').select('spec').where('id', '=', id).executeTakeFirst();
     return r ? JSON.parse(r.spec) : undefined;
   }
 
-  list(limit: number, offset: number, status?: RunStatus): { runs: Run[]; total: number } {
-    const st = status ?? null;
-    return {
-      runs: this.s.list.all(st, st, limit, offset).map(rowToRun),
-      total: this.s.count.get(st, st)!.n,
-    };
+  async list(limit: number, offset: number, status?: RunStatus): Promise<{ runs: Run[]; total: number }> {
+    const of = this.db.selectFrom('runs').$if(status !== undefined, (q) => q.where('status', '=', status!));
+    const [rows, count] = await Promise.all([
+      of.select(COLUMNS).orderBy('created_at', 'desc').orderBy('id').limit(limit).offset(offset).execute(),
+      of.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { runs: rows.map((r) => rowToRun(r as Row)), total: Number(count.n) };
   }
 
-  idsWithStatus(status: RunStatus): string[] {
-    return this.s.idsByStatus.all(status).map((r) => r.id);
-  }
-
-  /** The run begins training (again): counts the attempt and returns how many there have been. */
-  markRunning(id: string): number {
-    return this.s.start.get(new Date().toISOString(), id)?.attempts ?? 0;
-  }
-
-  /** Back to `queued` (to resume from its checkpoint); `refund` when the attempt should not count (a graceful stop). */
-  requeue(id: string, refund: boolean): void {
-    this.s.requeue.run(refund ? 1 : 0, id);
-  }
-
-  attempts(id: string): number {
-    return this.s.attempts.get(id)?.attempts ?? 0;
-  }
-
-  /** Replaces the run's checkpoint (only the latest is kept). */
-  saveCheckpoint(id: string, c: StoredCheckpoint): void {
-    this.s.saveCheckpoint.run({
-      id,
-      step: c.step,
-      meta: c.meta,
-      state: Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength),
-      now: new Date().toISOString(),
-    });
-  }
-
-  checkpoint(id: string): StoredCheckpoint | undefined {
-    const r = this.s.checkpoint.get(id);
-    return r ? { step: r.step, meta: r.meta, bytes: r.state } : undefined;
-  }
-
-  /** Records a final status; false (and nothing changes) when the run is final already. */
-  finish(
-    id: string,
-    f: { status: RunStatus; step: number; evaluation?: unknown; modelId?: string | null; reason?: string | null },
-  ): boolean {
-    // a final run resumes no more; its trained weights are a model
-    this.s.dropCheckpoint.run(id);
-    return (
-      this.s.finish.run({
-        id,
-        status: f.status,
-        step: f.step,
-        evaluation: f.evaluation ? JSON.stringify(f.evaluation) : null,
-        modelId: f.modelId ?? null,
-        reason: f.reason ?? null,
-        now: new Date().toISOString(),
-      }).changes > 0
-    );
+  async idsWithStatus(status: RunStatus): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('runs')
+      .select('id')
+      .where('status', '=', status)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => r.id);
   }
 
   /**
-   * Appends events, numbered from `afterSeq` + 1, and the run's progress in one transaction (a batch from a
-   * worker costs one commit). A step's `step` or `hidden` event that is in the log already is skipped (a
-   * resumed run recomputes the steps after its checkpoint): returns the events written, with their numbers.
+   * → running, counting the attempt: returns how many there have been, or 0 when the run is in none of
+   * the statuses `from` (cancelled, deleted, or taken by another process). A run whose worker died is
+   * still `running`: the queue that hands it on (BullMQ) claims it from there.
    */
-  readonly record = (
+  async claim(id: string, from: readonly RunStatus[] = ['queued']): Promise<number> {
+    const r = await this.db
+      .updateTable('runs')
+      .set((eb) => ({
+        status: 'running',
+        started_at: eb.fn.coalesce('started_at', eb.val(new Date().toISOString())),
+        attempts: eb('attempts', '+', 1),
+      }))
+      .where('id', '=', id)
+      .where('status', 'in', [...from])
+      .returning('attempts')
+      .executeTakeFirst();
+    return r?.attempts ?? 0;
+  }
+
+  /** Back to `queued` (to resume from its checkpoint); `refund` when the attempt should not count (a graceful stop). */
+  async requeue(id: string, refund: boolean): Promise<void> {
+    await this.db
+      .updateTable('runs')
+      .set((eb) => ({ status: 'queued', attempts: eb('attempts', '-', refund ? 1 : 0) }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async attempts(id: string): Promise<number> {
+    const r = await this.db.selectFrom('runs').select('attempts').where('id', '=', id).executeTakeFirst();
+    return r?.attempts ?? 0;
+  }
+
+  /** Replaces the run's checkpoint (only the latest is kept). */
+  async saveCheckpoint(id: string, c: StoredCheckpoint): Promise<void> {
+    const row = {
+      step: c.step,
+      meta: c.meta,
+      state: Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength),
+      created_at: new Date().toISOString(),
+    };
+    await this.db
+      .insertInto('run_checkpoints')
+      .values({ run_id: id, ...row })
+      .onConflict((oc) => oc.column('run_id').doUpdateSet(row))
+      .execute();
+  }
+
+  async checkpoint(id: string): Promise<StoredCheckpoint | undefined> {
+    const r = await this.db
+      .selectFrom('run_checkpoints')
+      .select(['step', 'meta', 'state'])
+      .where('run_id', '=', id)
+      .executeTakeFirst();
+    return r ? { step: r.step, meta: r.meta, bytes: r.state } : undefined;
+  }
+
+  /**
+   * Appends events, and the run's progress or its end, in one transaction (a batch from a worker costs one
+   * commit; a final row and its status event are seen together or not at all). A step's `step` or `hidden`
+   * event that is in the log already is skipped (a resumed run recomputes the steps after its checkpoint),
+   * and an end for a run that is final already writes nothing: returns the events written.
+   */
+  async record(
     id: string,
-    afterSeq: number,
-    events: Omit<StoredEvent, 'seq'>[],
+    events: StoredEvent[],
     progress?: { step: number; loss: number; accuracy: number },
-  ): StoredEvent[] =>
-    this.db.transaction(() => {
-      const stored: StoredEvent[] = [];
-      let seq = afterSeq;
-      for (const e of events)
-        if (this.s.append.run(id, seq + 1, e.step, e.kind, e.frame).changes === 1) stored.push({ ...e, seq: ++seq });
+    end?: RunEnd,
+  ): Promise<StoredEvent[]> {
+    return this.db.transaction().execute(async (trx) => {
+      if (end) {
+        const now = await trx.selectFrom('runs').select('status').where('id', '=', id).executeTakeFirst();
+        // once: a run another process settled first (a cancel racing the end, say) keeps its outcome
+        if (!now || FINAL.includes(now.status)) return [];
+        await trx.deleteFrom('run_checkpoints').where('run_id', '=', id).execute();
+      }
+      const written = new Set<number>();
+      for (let i = 0; i < events.length; i += INSERT_ROWS) {
+        const rows = await trx
+          .insertInto('run_events')
+          .values(
+            events
+              .slice(i, i + INSERT_ROWS)
+              .map((e) => ({ run_id: id, seq: e.seq, step: e.step, kind: e.kind, frame: e.frame })),
+          )
+          .onConflict((oc) =>
+            // the index's own predicate, as a literal: PostgreSQL matches a partial index by it
+            oc.columns(['run_id', 'kind', 'step']).where(sql<boolean>`kind <> 'status'`).doNothing(),
+          )
+          .returning('seq')
+          .execute();
+        for (const r of rows) written.add(Number(r.seq));
+      }
+      const stored = events.filter((e) => written.has(e.seq));
       // progress moves with the log: a recomputed step that was skipped does not move it back
       if (progress && stored.some((e) => e.kind === 'step' && e.step === progress.step - 1))
-        this.s.progress.run(progress.step, progress.loss, progress.accuracy, id);
+        await trx
+          .updateTable('runs')
+          .set({ step: progress.step, loss: progress.loss, accuracy: progress.accuracy })
+          .where('id', '=', id)
+          .execute();
+      if (end)
+        await trx
+          .updateTable('runs')
+          .set({
+            status: end.status,
+            step: end.step,
+            evaluation: end.evaluation ? JSON.stringify(end.evaluation) : null,
+            model_id: end.modelId ?? null,
+            reason: end.reason ?? null,
+            finished_at: new Date().toISOString(),
+          })
+          .where('id', '=', id)
+          .execute();
       return stored;
-    })();
+    });
+  }
 
-  lastSeq(id: string): number {
-    return this.s.lastSeq.get(id)?.seq ?? 0;
+  async lastSeq(id: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('run_events')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .where('run_id', '=', id)
+      .executeTakeFirst();
+    return Number(r?.seq ?? 0);
   }
 
   /** Up to `limit` events after `afterSeq` whose step is after `sinceStep`, in log order. */
-  events(id: string, afterSeq: number, sinceStep: number, limit: number): StoredEvent[] {
-    return this.s.events.all(id, afterSeq, sinceStep, limit);
+  async events(id: string, afterSeq: number, sinceStep: number, limit: number): Promise<StoredEvent[]> {
+    return this.db
+      .selectFrom('run_events')
+      .select(['seq', 'step', 'kind', 'frame'])
+      .where('run_id', '=', id)
+      .where('seq', '>', afterSeq)
+      .where('step', '>', sinceStep)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
   }
 
-  delete(id: string): boolean {
-    return this.s.delete.run(id).changes > 0;
+  async delete(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('runs').where('id', '=', id).executeTakeFirst();
+    return r.numDeletedRows > 0n;
   }
 }

@@ -92,7 +92,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     sequences: SequenceService.fromConfig(config, compute),
     grading: new GradingService(
       new GradingRepo(deps.db),
-      loadServerSecret(deps.db),
+      await loadServerSecret(deps.db),
       {
         maxCost: config.UNROLL_GRADING_MAX_COST,
         maxParams: config.UNROLL_MAX_PARAMS,

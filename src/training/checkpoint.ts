@@ -8,6 +8,7 @@
 import type { RngState } from '../core/init.js';
 import { type ElmanConfig, PARAM_OF, type Params, WEIGHT_KEYS, type WeightKey, zeroParams } from '../core/model.js';
 import type { OptimizerState } from '../core/optim.js';
+import type { StoredCheckpoint } from '../db/runs.repo.js';
 
 /** Where the batch sampler is: its generator and, for shuffled inline data, the epoch's order and position. */
 export interface SamplerState {
@@ -25,11 +26,7 @@ export interface Checkpoint {
 }
 
 /** A checkpoint as stored: its step, a JSON header (what the arrays are), and the arrays' bytes. */
-export interface PackedCheckpoint {
-  step: number;
-  meta: string;
-  bytes: Uint8Array;
-}
+export type PackedCheckpoint = StoredCheckpoint;
 
 interface Meta {
   optimizer: { steps: number; slots: Partial<Record<WeightKey, string[]>> };

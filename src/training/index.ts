@@ -97,7 +97,7 @@ export async function createRunManager(
     new RunsRepo(db),
     {
       get: (id) => models.get(id),
-      store: (c, params, source) => modelsRepo.create({ config: c, params, source }).id,
+      store: async (c, params, source) => (await modelsRepo.create({ config: c, params, source })).id,
     },
     trains ? createRunPool(config.UNROLL_RUNS_CONCURRENCY, config.UNROLL_KERNELS) : null,
     s.queue,
@@ -109,6 +109,8 @@ export async function createRunManager(
       cancelGraceMs: CANCEL_GRACE_MS,
       checkpointEvery: config.UNROLL_RUN_CHECKPOINT_EVERY,
       maxAttempts: config.UNROLL_RUN_MAX_ATTEMPTS,
+      // BullMQ hands on a dead worker's run, still `running`; one process claims only queued runs
+      claimFrom: config.UNROLL_REDIS_URL ? ['queued', 'running'] : ['queued'],
       limits: {
         maxSteps: config.UNROLL_RUN_MAX_STEPS,
         maxCost: config.UNROLL_MAX_COMPUTE_COST,
@@ -132,6 +134,7 @@ export async function createRunManager(
     });
   }
   // in one process, a run left running died with the last one; with Redis, BullMQ's stalled check sees to it
-  if (!config.UNROLL_REDIS_URL) for (const id of manager.recover()) await s.queue.add(id);
+  if (!config.UNROLL_REDIS_URL) for (const id of await manager.recover()) await s.queue.add(id);
+  manager.start();
   return { manager, ready: s.ready };
 }

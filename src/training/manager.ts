@@ -1,11 +1,12 @@
 // RunManager: creates runs and queues them (the RunQueue seam: in memory, or BullMQ), trains the runs its
-// queue hands it in the run pool (when this process trains), records their events in one transaction per
-// worker batch and fans them out (the RunEvents seam), checkpoints them, stores the trained weights as a
-// model, and settles every run exactly once. Cancels reach the process that trains the run (RunCancels).
+// queue hands it in the run pool (when this process trains), records their events in the store in one
+// transaction per worker batch and fans them out once committed (the RunEvents seam; a worker's next batch
+// waits for that ack), checkpoints them, stores the trained weights as a model, and settles every run
+// exactly once. Cancels reach the process that trains the run (RunCancels).
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ElmanConfig, Params } from '../core/model.js';
-import type { RunsRepo, StoredEvent } from '../db/runs.repo.js';
+import type { RunsRepo, StoredCheckpoint, StoredEvent } from '../db/runs.repo.js';
 import { AppError } from '../errors.js';
 import { type CreateRunBody, FINAL_STATUSES, type Run, type RunStatus } from '../schemas/runs.js';
 import type { RunHandle, RunPool } from '../workers/run-pool.js';
@@ -18,7 +19,7 @@ import { type RunLimits, resolveRun } from './spec.js';
 
 /** How long after its worker returned a run may wait for the worker's last message. */
 const RESULT_GRACE_MS = 2000;
-/** A cancel for a run another process trains is asked again this often until the run is final. */
+/** A cancel for a run this process does not train is asked again this often until the run is final. */
 const CANCEL_RETRY_MS = 250;
 
 export interface RunManagerOptions {
@@ -32,20 +33,24 @@ export interface RunManagerOptions {
   checkpointEvery: number;
   /** A run whose process died this many times while it trained is failed instead of resumed. */
   maxAttempts: number;
+  /** The statuses a run the queue hands this process may be in: `running` too when the queue hands on a dead worker's run. */
+  claimFrom: readonly RunStatus[];
   limits: RunLimits;
 }
 
 export interface ModelAccess {
-  get(id: string): { config: ElmanConfig; params: Params };
-  store(config: ElmanConfig, params: Params, source: string): string;
+  get(id: string): Promise<{ config: ElmanConfig; params: Params }>;
+  store(config: ElmanConfig, params: Params, source: string): Promise<string>;
 }
 
 interface Active {
   handle: RunHandle;
   step: number;
-  /** Set when someone asked the run to stop: what to record when it does (`queued`: resume it at the next start). */
+  /** Set when someone asked the run to stop: what to record when it does (`queued`: resume it later). */
   stop: { status: 'cancelled' | 'failed' | 'queued'; reason: string } | null;
   settled: boolean;
+  /** The worker's result is being recorded (its model stored): the backstop leaves it be. */
+  resulting: boolean;
   done: Promise<Handled>;
   resolve: (h: Handled) => void;
 }
@@ -53,6 +58,8 @@ interface Active {
 export class RunManager {
   private readonly log: RunLog;
   private readonly active = new Map<string, Active>();
+  /** Creates between their admission and their row: they count against UNROLL_RUNS_MAX_QUEUED already. */
+  private admitting = 0;
   private closing = false;
 
   /** `pool` null: this process never trains (UNROLL_ROLE=api); the queue's other consumers do. */
@@ -71,10 +78,14 @@ export class RunManager {
       const a = this.active.get(id);
       if (a) this.stop(a, { status: 'cancelled', reason: 'cancelled by a client' });
     });
-    if (pool)
-      queue.process(
+  }
+
+  /** Starts consuming the queue, when this process trains. */
+  start(): void {
+    if (this.pool)
+      this.queue.process(
         (id) => this.train(id),
-        (id, reason) => this.gaveUp(id, reason),
+        (id, reason) => void this.gaveUp(id, reason).catch(() => {}),
       );
   }
 
@@ -89,27 +100,27 @@ export class RunManager {
   }
 
   /**
-   * After a restart: a run left `running` died with the old process. It queues again, first, to resume from
-   * its last checkpoint, unless that was its UNROLL_RUN_MAX_ATTEMPTS-th death (failed, with the reason).
-   * Queued runs queue again.
+   * In one process, after a restart: a run left `running` died with the old process. It queues again,
+   * first, to resume from its last checkpoint, unless that was its UNROLL_RUN_MAX_ATTEMPTS-th death (failed,
+   * with the reason). Returns the runs to queue: those, then the queued ones.
    */
-  recover(): string[] {
+  async recover(): Promise<string[]> {
     const resumed: string[] = [];
-    for (const id of this.repo.idsWithStatus('running')) {
-      const step = this.repo.get(id)?.step ?? 0;
-      const attempts = this.repo.attempts(id);
-      const max = this.opts.maxAttempts;
+    const max = this.opts.maxAttempts;
+    for (const id of await this.repo.idsWithStatus('running')) {
+      const step = (await this.repo.get(id))?.step ?? 0;
+      const attempts = await this.repo.attempts(id);
       if (attempts >= max) {
-        this.log.finish(id, {
+        await this.log.finish(id, {
           status: 'failed',
           step,
           reason: `the server stopped while this run was training, ${attempts} times (UNROLL_RUN_MAX_ATTEMPTS = ${max}), the last at step ${step}`,
         });
         continue;
       }
-      const from = this.repo.checkpoint(id)?.step ?? 0;
-      this.repo.requeue(id, false);
-      this.log.status(id, {
+      const from = (await this.repo.checkpoint(id))?.step ?? 0;
+      await this.repo.requeue(id, false);
+      await this.log.status(id, {
         event: 'status',
         status: 'queued',
         step: from,
@@ -118,14 +129,15 @@ export class RunManager {
       this.logger?.info({ runId: id, step, from, attempt: attempts + 1 }, 'resuming a run from its checkpoint');
       resumed.push(id);
     }
-    return [...resumed, ...this.repo.idsWithStatus('queued').filter((id) => !resumed.includes(id))];
+    const queued = await this.repo.idsWithStatus('queued');
+    return [...resumed, ...queued.filter((id) => !resumed.includes(id))];
   }
 
   async create(body: CreateRunBody): Promise<{ id: string; status: 'queued' }> {
     if (this.closing)
       throw new AppError('overloaded', 'the server is shutting down', undefined, { 'retry-after': '5' });
     // the runs that would still wait after every free thread took one
-    const waiting = await this.queue.waiting();
+    const waiting = (await this.queue.waiting()) + this.admitting;
     if (waiting >= this.opts.maxQueued)
       throw new AppError(
         'overloaded',
@@ -133,22 +145,28 @@ export class RunManager {
         undefined,
         { 'retry-after': '30' },
       );
-    const r = resolveRun(body, (id) => this.models.get(id), this.opts.limits);
+    this.admitting++;
     const id = randomUUID();
-    const task = r.spec.source.kind === 'task' ? r.spec.source.name : null;
-    this.repo.insert({ id, name: body.name ?? null, task, ...r });
-    this.log.status(id, { event: 'status', status: 'queued', step: 0 });
+    try {
+      const stored = body.modelId ? await this.models.get(body.modelId) : undefined;
+      const r = resolveRun(body, () => stored!, this.opts.limits);
+      const task = r.spec.source.kind === 'task' ? r.spec.source.name : null;
+      await this.repo.insert({ id, name: body.name ?? null, task, ...r });
+      await this.log.status(id, { event: 'status', status: 'queued', step: 0 });
+    } finally {
+      this.admitting--;
+    }
     await this.queue.add(id);
     return { id, status: 'queued' };
   }
 
-  get(id: string): Run {
-    const run = this.repo.get(id);
+  async get(id: string): Promise<Run> {
+    const run = await this.repo.get(id);
     if (!run) throw new AppError('not-found', `no run with id "${id}"`);
     return run;
   }
 
-  list(limit: number, offset: number, status?: RunStatus): { runs: Run[]; total: number } {
+  list(limit: number, offset: number, status?: RunStatus): Promise<{ runs: Run[]; total: number }> {
     return this.repo.list(limit, offset, status);
   }
 
@@ -157,30 +175,30 @@ export class RunManager {
     return this.active.size;
   }
 
-  /** Runs waiting for a process to train them (in Redis: for any process). */
+  /** Runs waiting for a thread (in Redis: jobs waiting for any worker); below 0 while threads are free. */
   waiting(): Promise<number> {
     return this.queue.waiting();
   }
 
-  isFinal(id: string): boolean {
-    const run = this.repo.get(id);
+  async isFinal(id: string): Promise<boolean> {
+    const run = await this.repo.get(id);
     return !run || FINAL_STATUSES.includes(run.status);
   }
 
-  events(id: string, afterSeq: number, sinceStep: number, limit: number): StoredEvent[] {
+  events(id: string, afterSeq: number, sinceStep: number, limit: number): Promise<StoredEvent[]> {
     return this.repo.events(id, afterSeq, sinceStep, limit);
   }
 
   /**
    * Stops a run; resolves once it is settled (wherever it trains), so the answer shows `cancelled` and its
-   * worker is free. A queued run leaves the queue; a running one is asked to stop by the process that trains it.
+   * worker is free. A queued run leaves the queue; a running one is asked to stop by the process training it.
    */
   async cancel(id: string): Promise<Run> {
-    const run = this.get(id);
+    const run = await this.get(id);
     if (run.status === 'cancelled') return run;
     if (FINAL_STATUSES.includes(run.status)) throw new AppError('conflict', `the run has ${run.status} already`);
     if (await this.queue.remove(id)) {
-      this.log.finish(id, { status: 'cancelled', step: run.step, reason: 'cancelled before it started' });
+      await this.log.finish(id, { status: 'cancelled', step: run.step, reason: 'cancelled before it started' });
       return this.get(id);
     }
     const a = this.active.get(id);
@@ -189,25 +207,33 @@ export class RunManager {
       await a.done;
       return this.get(id);
     }
-    // another process trains it (or is about to start it): ask until it is final
+    // starting here, or trained by another process: ask until it is final
     const deadline = Date.now() + this.opts.cancelGraceMs + RESULT_GRACE_MS;
-    while (!this.isFinal(id) && Date.now() < deadline) {
+    while (!(await this.isFinal(id)) && Date.now() < deadline) {
       await this.cancels.request(id);
+      const now = this.active.get(id);
+      if (now) {
+        await now.done;
+        continue;
+      }
       await new Promise((r) => setTimeout(r, CANCEL_RETRY_MS));
     }
-    return this.get(id);
+    const now = await this.get(id);
+    if (now.status !== 'cancelled' && FINAL_STATUSES.includes(now.status))
+      throw new AppError('conflict', `the run has ${now.status} already`);
+    return now;
   }
 
-  delete(id: string): void {
-    const run = this.get(id);
+  async delete(id: string): Promise<void> {
+    const run = await this.get(id);
     if (!FINAL_STATUSES.includes(run.status))
       throw new AppError('conflict', `the run is ${run.status}: cancel it before deleting it`);
-    this.repo.delete(id);
+    await this.repo.delete(id);
   }
 
   /**
    * Graceful shutdown: running runs stop and queue again, to resume from their last checkpoint at the next
-   * start (not counted as an attempt); queued ones stay queued.
+   * start or on another worker (not counted as an attempt); queued ones stay queued.
    */
   async close(): Promise<void> {
     this.closing = true;
@@ -216,20 +242,21 @@ export class RunManager {
       this.stop(a, { status: 'queued', reason: 'the server shut down while this run was training' });
     await Promise.all(running.map((a) => a.done));
     await this.queue.close();
+    await Promise.all([...this.active.values()].map((a) => a.done));
     await this.pool?.close();
     await this.cancels.close();
     await this.runEvents.close();
   }
 
   /** The queue gave up on a run whose process died too often: failed, with the reason, unless it is final. */
-  private gaveUp(id: string, why: string): void {
-    const run = this.repo.get(id);
+  private async gaveUp(id: string, why: string): Promise<void> {
+    const run = await this.repo.get(id);
     if (!run || FINAL_STATUSES.includes(run.status)) return;
-    const max = this.opts.maxAttempts;
-    this.log.finish(id, {
+    const attempts = await this.repo.attempts(id);
+    await this.log.finish(id, {
       status: 'failed',
       step: run.step,
-      reason: `the process training this run stopped ${this.repo.attempts(id)} times (UNROLL_RUN_MAX_ATTEMPTS = ${max}), the last at step ${run.step}: ${why}`,
+      reason: `the process training this run stopped ${attempts} times (UNROLL_RUN_MAX_ATTEMPTS = ${this.opts.maxAttempts}), the last at step ${run.step}: ${why}`,
     });
   }
 
@@ -243,40 +270,65 @@ export class RunManager {
   }
 
   /** Trains a run the queue handed this process; resolves once it is settled (or stopped to resume later). */
-  private train(id: string): Promise<Handled> {
-    const run = this.repo.get(id);
-    if (!run || FINAL_STATUSES.includes(run.status)) return Promise.resolve('settled'); // deleted or cancelled meanwhile
-    if (this.closing) return Promise.resolve('requeue');
-    const spec = this.repo.spec(id)!;
-    const inputs = this.repo.inputs(id, spec.config)!;
-    const pool = this.pool!;
-    this.repo.markRunning(id);
-    const resume = this.repo.checkpoint(id) ?? null;
-    const from = resume?.step ?? 0;
-    this.log.status(id, { event: 'status', status: 'running', step: from });
-    const handle = pool.start({ runId: id, ...inputs, resume, checkpointEvery: this.opts.checkpointEvery });
+  private async train(id: string): Promise<Handled> {
+    if (this.closing) return 'requeue';
+    try {
+      const spec = await this.repo.spec(id);
+      const inputs = spec && (await this.repo.inputs(id, spec.config));
+      // deleted or cancelled while queued, or (several processes on one database) started elsewhere
+      if (!inputs || !(await this.repo.claim(id, this.opts.claimFrom))) return 'settled';
+      const resume = (await this.repo.checkpoint(id)) ?? null;
+      const from = resume?.step ?? 0;
+      await this.log.status(id, { event: 'status', status: 'running', step: from });
+      if (this.closing) {
+        await this.repo.requeue(id, true);
+        await this.log.pause(id, {
+          event: 'status',
+          status: 'queued',
+          step: from,
+          reason: 'the server shut down as this run started',
+        });
+        return 'requeue';
+      }
+      return await this.run(id, inputs, resume);
+    } catch (err) {
+      // its inputs could not be read or its start recorded: the run fails, the process goes on
+      this.logger?.error({ err, runId: id }, 'starting a run failed');
+      await this.log
+        .finish(id, { status: 'failed', step: 0, reason: 'the server could not start this run' })
+        .catch(() => {});
+      return 'settled';
+    }
+  }
+
+  private run(
+    id: string,
+    inputs: NonNullable<Awaited<ReturnType<RunsRepo['inputs']>>>,
+    resume: StoredCheckpoint | null,
+  ): Promise<Handled> {
+    const handle = this.pool!.start({ runId: id, ...inputs, resume, checkpointEvery: this.opts.checkpointEvery });
     let resolve!: (h: Handled) => void;
     const done = new Promise<Handled>((r) => {
       resolve = r;
     });
-    const a: Active = { handle, step: from, stop: null, settled: false, done, resolve };
+    const a: Active = { handle, step: resume?.step ?? 0, stop: null, settled: false, resulting: false, done, resolve };
     this.active.set(id, a);
     handle.port.on('message', (m: WorkerMessage) => {
-      try {
-        this.onMessage(id, a, m);
-      } catch (err) {
+      this.onMessage(id, a, m).catch((err) => {
         // a failure to record (the database, say) fails this run, never the process
         this.logger?.error({ err, runId: id }, 'recording a run failed');
-        this.stop(a, { status: 'failed', reason: 'the server could not record this run' });
-      }
+        const reason = 'the server could not record this run';
+        if (a.resulting) this.settle(id, a, { status: 'failed', step: a.step, reason });
+        else this.stop(a, { status: 'failed', reason });
+      });
     });
     handle.finished.then(
       // a worker posts its last message before it returns; this is only a backstop should it never come
       () =>
-        setTimeout(
-          () => this.settle(id, a, { status: 'failed', step: a.step, reason: 'the run worker ended without a result' }),
-          RESULT_GRACE_MS,
-        ).unref(),
+        setTimeout(() => {
+          if (!a.resulting)
+            this.settle(id, a, { status: 'failed', step: a.step, reason: 'the run worker ended without a result' });
+        }, RESULT_GRACE_MS).unref(),
       (err) => {
         if (!a.stop) this.logger?.error({ err, runId: id }, 'run worker died');
         const reason = a.stop?.reason ?? `the run worker died: ${err instanceof Error ? err.message : String(err)}`;
@@ -286,15 +338,23 @@ export class RunManager {
     return done;
   }
 
-  private onMessage(id: string, a: Active, m: WorkerMessage): void {
+  private ack(a: Active): void {
+    Atomics.add(a.handle.control, CONTROL.ACKED, 1);
+    Atomics.notify(a.handle.control, CONTROL.ACKED);
+  }
+
+  private async onMessage(id: string, a: Active, m: WorkerMessage): Promise<void> {
     if (a.settled) return;
     if (m.type === 'events') {
-      this.log.steps(id, m.events);
       const last = m.events.findLast((e) => e.kind === 'step');
       if (last) a.step = last.step + 1;
+      // acknowledged once committed: a worker runs at most its window ahead of the log
+      await this.log.steps(id, m.events);
       this.ack(a);
     } else if (m.type === 'checkpoint') {
-      this.repo.saveCheckpoint(id, m.checkpoint);
+      // after the events it covers (one port, in order; the log commits in order)
+      await this.log.flushed(id);
+      await this.repo.saveCheckpoint(id, m.checkpoint);
       this.ack(a);
     } else if (m.type === 'failed') {
       this.settle(id, a, { status: 'failed', step: m.step, reason: m.reason });
@@ -302,15 +362,11 @@ export class RunManager {
       const stop = a.stop ?? { status: 'cancelled', reason: 'cancelled' };
       this.settle(id, a, { status: stop.status, step: m.step, reason: `${stop.reason} (at step ${m.step})` });
     } else {
-      const config = this.repo.spec(id)!.config;
-      const modelId = this.models.store(config, m.params, `run:${id}`);
+      a.resulting = true;
+      const config = (await this.repo.spec(id))!.config;
+      const modelId = await this.models.store(config, m.params, `run:${id}`);
       this.settle(id, a, { status: 'succeeded', step: m.step, modelId, evaluation: m.evaluation });
     }
-  }
-
-  private ack(a: Active): void {
-    Atomics.add(a.handle.control, CONTROL.ACKED, 1);
-    Atomics.notify(a.handle.control, CONTROL.ACKED);
   }
 
   private settle(id: string, a: Active, o: Outcome): void {
@@ -318,21 +374,24 @@ export class RunManager {
     a.settled = true;
     a.handle.port.close();
     this.active.delete(id);
-    try {
-      if (o.status === 'queued') {
-        const from = this.repo.checkpoint(id)?.step ?? 0;
-        this.repo.requeue(id, true);
-        this.log.pause(id, {
-          event: 'status',
-          status: 'queued',
-          step: from,
-          reason: `${o.reason}; it resumes from step ${from}`,
-        });
-      } else this.log.finish(id, o);
-    } catch (err) {
-      // the row stays `running`; the next start records it failed, as after a crash
-      this.logger?.error({ err, runId: id }, 'recording the end of a run failed');
-    }
-    a.resolve(o.status === 'queued' ? 'requeue' : 'settled');
+    const requeue = o.status === 'queued';
+    const record = requeue
+      ? (async () => {
+          const from = (await this.repo.checkpoint(id))?.step ?? 0;
+          await this.repo.requeue(id, true);
+          await this.log.pause(id, {
+            event: 'status',
+            status: 'queued',
+            step: from,
+            reason: `${o.reason}; it resumes from step ${from}`,
+          });
+        })()
+      : this.log.finish(id, o);
+    record
+      .catch((err) => {
+        // the row stays `running`; it is resumed as after a crash
+        this.logger?.error({ err, runId: id }, 'recording the end of a run failed');
+      })
+      .finally(() => a.resolve(requeue ? 'requeue' : 'settled'));
   }
 }

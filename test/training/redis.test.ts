@@ -1,17 +1,17 @@
 // The Redis seams with real processes on the shared Redis (127.0.0.1:6379, a key prefix of this test's
-// own): an api process that never trains and worker processes that serve only their health, on one
-// SQLite file. A run posted to the api trains on a worker, its events reach a follower on the api once
+// own) and the shared PostgreSQL (a database of its own): an api process that never trains and worker
+// processes that serve only their health. A run posted to the api trains on a worker, its events reach a follower on the api once
 // each; a worker SIGKILLed mid-run loses its BullMQ lock, the stalled-job check hands the run to another
 // worker, which resumes it from its checkpoint: the same weights bit for bit, each step once on the
 // follower that watched it all; a cancel through the api stops a run on a worker.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { DB_FILE } from '../../src/db/open.js';
+import { type FreshDatabase, freshDatabase, pgReachable } from '../helpers/pg.js';
 import { postRun, type ServerProcess, startServer, waitForRun } from '../helpers/server.js';
 import { Frames } from '../helpers/ws.js';
 
@@ -30,8 +30,24 @@ async function redisAnswers(): Promise<boolean> {
   }
 }
 
-const up = await redisAnswers();
-if (!up) console.warn(`Redis does not answer at ${REDIS_URL}: the Redis seam tests did not run (skipped, not passed)`);
+const redisUp = await redisAnswers();
+const pgUp = await pgReachable();
+const up = redisUp && pgUp;
+if (!up)
+  console.warn(
+    `${redisUp ? '' : `Redis does not answer at ${REDIS_URL}. `}${pgUp ? '' : 'PostgreSQL does not answer. '}The Redis seam tests did not run (skipped, not passed).`,
+  );
+const db: FreshDatabase | null = up ? await freshDatabase('checkpoint') : null;
+/** One query on the test's database. */
+async function query<T>(text: string, values: unknown[]): Promise<T[]> {
+  const c = new pg.Client({ connectionString: db!.url });
+  await c.connect();
+  try {
+    return (await c.query(text, values)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
 
 const prefix = `unroll-checkpoint-${Math.random().toString(36).slice(2, 10)}:`;
 const dataDir = mkdtempSync(join(tmpdir(), 'unroll-redis-'));
@@ -40,6 +56,7 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.kill()));
   rmSync(dataDir, { recursive: true, force: true });
   if (!up) return;
+  await db!.drop();
   // this test's keys only
   const r = new Redis(REDIS_URL);
   let cursor = '0';
@@ -67,6 +84,7 @@ const spec = {
 const env = (role: 'api' | 'worker') => ({
   UNROLL_ROLE: role,
   UNROLL_DATA_DIR: dataDir,
+  UNROLL_DATABASE_URL: db?.url ?? '',
   UNROLL_REDIS_URL: REDIS_URL,
   UNROLL_REDIS_PREFIX: prefix,
   UNROLL_RUNS_CONCURRENCY: '1',
@@ -125,25 +143,18 @@ describe.skipIf(!up)('runs on BullMQ and Redis pub/sub', () => {
     const refId = await postRun(api.base, spec);
     const ref = await waitForRun(api.base, refId, (r) => r.status === 'succeeded' || r.status === 'failed');
     expect(ref.status).toBe('succeeded');
-    const db = new Database(join(dataDir, DB_FILE), { readonly: true });
-    const weights = (modelId: string) =>
-      db.prepare<[string], { weights: Buffer }>('SELECT weights FROM models WHERE id = ?').get(modelId)!.weights;
-    const stepFrames = (runId: string) =>
-      db
-        .prepare<[string], { frame: string }>(
-          "SELECT frame FROM run_events WHERE run_id = ? AND kind = 'step' ORDER BY seq",
-        )
-        .all(runId)
-        .map((r) => r.frame);
-    expect(weights(run.modelId).equals(weights(ref.modelId))).toBe(true);
-    expect(stepFrames(id)).toEqual(stepFrames(refId));
-    const resumedFrom = db
-      .prepare<[string], { frame: string }>(
-        "SELECT frame FROM run_events WHERE run_id = ? AND kind = 'status' ORDER BY seq",
-      )
-      .all(id)
-      .map((r) => JSON.parse(r.frame));
-    db.close();
+    const weights = async (modelId: string) =>
+      (await query<{ weights: Buffer }>('SELECT weights FROM models WHERE id = $1', [modelId]))[0].weights;
+    const logged = async (runId: string, kind: string) =>
+      (
+        await query<{ frame: string }>('SELECT frame FROM run_events WHERE run_id = $1 AND kind = $2 ORDER BY seq', [
+          runId,
+          kind,
+        ])
+      ).map((r) => r.frame);
+    expect((await weights(run.modelId)).equals(await weights(ref.modelId))).toBe(true);
+    expect(await logged(id, 'step')).toEqual(await logged(refId, 'step'));
+    const resumedFrom = (await logged(id, 'status')).map((f) => JSON.parse(f));
     const from = resumedFrom.filter((s) => s.status === 'running').at(-1).step;
     console.info(
       `BullMQ resume after SIGKILL: ${lastBefore + 1 - from} steps recomputed (checkpoint every ${EVERY}), ${Math.round(killToNewStepMs)} ms from the kill to the first new step on the standby worker (stall check every 2 s)`,
@@ -176,9 +187,7 @@ describe.skipIf(!up)('runs on BullMQ and Redis pub/sub', () => {
     worker = next;
     const r = await fetch(`${api.base}/v1/runs/${id}/cancel`, { method: 'POST' });
     expect(((await r.json()) as { status: string }).status).toBe('cancelled');
-    const db = new Database(join(dataDir, DB_FILE), { readonly: true });
-    const row = db.prepare<[string], { attempts: number }>('SELECT attempts FROM runs WHERE id = ?').get(id)!;
-    db.close();
+    const [row] = await query<{ attempts: number }>('SELECT attempts FROM runs WHERE id = $1', [id]);
     expect(row.attempts).toBe(1); // the graceful stop gave its attempt back
   }, 60_000);
 

@@ -2,7 +2,8 @@
 // checks a request against its model, runs it (statelessly or as a chunk of a sequence) and lays out outputs.
 import type { StoredModel } from '../db/models.repo.js';
 import type { Db } from '../db/open.js';
-import { AppError, type Issue, RequestValidationError } from '../errors.js';
+import { AppError, RequestValidationError } from '../errors.js';
+import type { Issue } from '../schemas/problem.js';
 import type {
   InferRequest,
   InferResponse,

@@ -1,5 +1,5 @@
 // Assignments and submissions: prepared statements and row mappers. Reports are stored as graded (JSON).
-import type { AssignmentSpec } from '../grading/assignments.js';
+import type { AssignmentSpec } from '../schemas/grading.js';
 import type { GradeReport } from '../schemas/reports.js';
 import type { Db } from './open.js';
 

@@ -1,7 +1,6 @@
 // Training runs and their event logs: prepared statements and the row mapper.
 import type { ElmanConfig, Params } from '../core/model.js';
-import type { Run, RunStatus } from '../schemas/runs.js';
-import type { RunSpec } from '../training/spec.js';
+import type { Run, RunSpec, RunStatus } from '../schemas/runs.js';
 import { packParams, unpackParams } from './models.repo.js';
 import type { Db } from './open.js';
 

@@ -2,12 +2,8 @@
 import { z } from 'zod';
 import { JACOBIAN_KEYS } from '../core/jacobian.js';
 import { InlineModel, type ModelConfig } from './model.js';
+import type { Issue } from './problem.js';
 import { indexTensor, type TensorData as Tensor, tensor, tensorOfRanks } from './tensor.js';
-
-export interface Issue {
-  path: (string | number)[];
-  message: string;
-}
 
 const x = tensor(3, '(B, T, d), batch first');
 const h0 = tensor(2, '(B, H): the state before x_0; zeros when absent').optional();

@@ -1,6 +1,7 @@
 // The model on the wire: config, and weights as the sheet's myRNN state_dict, or a seed to draw them from.
 import { z } from 'zod';
 import { WEIGHT_KEYS, weightShapes } from '../core/model.js';
+import type { Issue } from './problem.js';
 import { tensor } from './tensor.js';
 
 const size = (what: string) => z.int().min(1).max(1_000_000).meta({ description: what });
@@ -42,9 +43,9 @@ export const Init = z.strictObject({
 export function weightIssues(
   config: Pick<ModelConfig, 'inputSize' | 'hiddenSize' | 'outputSize'>,
   weights: Weights,
-): { path: (string | number)[]; message: string }[] {
+): Issue[] {
   const shapes = weightShapes(config);
-  const issues: { path: (string | number)[]; message: string }[] = [];
+  const issues: Issue[] = [];
   for (const key of WEIGHT_KEYS) {
     const got = weights[key].shape;
     const want = shapes[key];

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
         return { student, token: p.token as string, right, wrong };
       }),
     );
-    const stored = app.services.db.prepare('SELECT secret FROM assignments WHERE id = ?').get(id) as { secret: Buffer };
+    const stored = db.prepare('SELECT secret FROM assignments WHERE id = ?').get(id) as { secret: Buffer };
     const spec = PRESETS['sheet-ex2'];
     const rows: [string, number][] = [];
 

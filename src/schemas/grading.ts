@@ -166,3 +166,9 @@ export const SubmissionList = z
     ),
   })
   .meta({ id: 'SubmissionList' });
+
+/** GET …/submissions: the reports as JSON, or with ?format=csv a gradebook. */
+export const SubmissionExport = z.union([
+  SubmissionList,
+  z.string().meta({ description: 'with ?format=csv: text/csv, one row per submission' }),
+]);

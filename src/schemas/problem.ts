@@ -25,3 +25,6 @@ export function withProblems<S extends z.ZodType>(ok: S) {
   };
   return { 200: ok, '4xx': problem, '5xx': problem };
 }
+
+/** A DELETE's responses: 204 with no body, and problem+json for every error. */
+export const DELETED = { 204: z.null().meta({ description: 'deleted' }), '4xx': Problem, '5xx': Problem };

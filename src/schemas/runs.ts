@@ -158,6 +158,7 @@ export type Run = z.infer<typeof Run>;
 export const RunList = z.strictObject({ runs: z.array(Run), total: z.int() }).meta({ id: 'RunList' });
 export const RunCreated = z.strictObject({ id: z.string(), status: z.literal('queued') }).meta({ id: 'RunCreated' });
 export const RunParams = z.strictObject({ id: z.string().min(1).max(128) });
+export type RunParams = z.infer<typeof RunParams>;
 export const RunListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   offset: z.coerce.number().int().min(0).default(0),
@@ -172,6 +173,7 @@ export const EventsQuery = z.object({
     .optional()
     .meta({ description: 'replay events of steps after this one (the last step a client saw); all when absent' }),
 });
+export type EventsQuery = z.infer<typeof EventsQuery>;
 
 const skipped = z
   .int()

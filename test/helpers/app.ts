@@ -2,7 +2,7 @@
 // no worker pool unless asked for. Close it in an afterEach/afterAll hook.
 import type { FastifyInstance } from 'fastify';
 import { type Config, loadConfig } from '../../src/config.js';
-import { openDatabase } from '../../src/db/open.js';
+import { type Db, openDatabase } from '../../src/db/open.js';
 import { buildApp } from '../../src/http/app.js';
 import { createComputePool } from '../../src/workers/pool.js';
 
@@ -14,6 +14,14 @@ export interface TestAppOptions {
   poolThreads?: number;
 }
 
+/** The database a test app was built on, for tests that read it directly or break it (the routes never see it). */
+const databases = new WeakMap<FastifyInstance, Db>();
+export function databaseOf(app: FastifyInstance): Db {
+  const db = databases.get(app);
+  if (!db) throw new Error('not an app testApp built');
+  return db;
+}
+
 export async function testApp(opts: TestAppOptions = {}): Promise<FastifyInstance> {
   const config: Config = loadConfig({ LOG_LEVEL: 'silent', ...opts.env });
   const db = openDatabase(opts.dataDir ?? ':memory:');
@@ -21,6 +29,7 @@ export async function testApp(opts: TestAppOptions = {}): Promise<FastifyInstanc
     ? createComputePool({ threads: opts.poolThreads, maxQueue: config.UNROLL_POOL_MAX_QUEUE })
     : null;
   const app = await buildApp(config, { db, pool, logger: false });
+  databases.set(app, db);
   app.addHook('onClose', async () => {
     await pool?.close();
     db.close();

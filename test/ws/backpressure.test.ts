@@ -9,7 +9,7 @@ import { runInNewContext } from 'node:vm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { testApp } from '../helpers/app.js';
+import { databaseOf, testApp } from '../helpers/app.js';
 import { Frames } from '../helpers/ws.js';
 
 setFlagsFromString('--expose_gc');
@@ -63,7 +63,7 @@ it('keeps server memory flat while a client that never reads follows a long run'
   const after = memory();
   const to = await stepOf(id);
   const windowBytes = (
-    app.services.db
+    databaseOf(app)
       .prepare('SELECT SUM(LENGTH(frame)) AS n FROM run_events WHERE run_id = ? AND step >= ? AND step < ?')
       .get(id, from, to) as { n: number }
   ).n;

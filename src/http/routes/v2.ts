@@ -14,6 +14,7 @@ import {
   withV2Errors,
 } from '../../schemas/v2.js';
 import type { Services } from '../../services.js';
+import { PUBLIC } from '../auth.js';
 import { clientGone } from '../signal.js';
 import { registerBinaryInputs } from '../v2-binary.js';
 import { registerV2Errors } from '../v2-errors.js';
@@ -31,7 +32,7 @@ export const v2Routes: FastifyPluginAsyncZod<{ services: Services }> = async (ap
   );
   app.get(
     '/health/live',
-    { schema: { tags, summary: 'Liveness (never needs a token)', response: withV2Errors(ServerLive) } },
+    { schema: { tags, summary: 'Liveness (never needs a token)', response: withV2Errors(ServerLive) }, config: PUBLIC },
     async () => ({ live: true }),
   );
   app.get(
@@ -42,6 +43,7 @@ export const v2Routes: FastifyPluginAsyncZod<{ services: Services }> = async (ap
         summary: 'Readiness: the database answers and the pool is up; 503 otherwise (never needs a token)',
         response: withV2Errors(ServerReady),
       },
+      config: PUBLIC,
     },
     async () => oip.ready(),
   );

@@ -16,6 +16,7 @@ import {
   SubmissionExport,
   SubmissionParams,
 } from '../../schemas/grading.js';
+import { LayoutQuery } from '../../schemas/models.js';
 import { DELETED, withProblems } from '../../schemas/problem.js';
 import { AnyReport } from '../../schemas/reports.js';
 import type { Services } from '../../services.js';
@@ -101,10 +102,11 @@ export const gradingRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
         security,
         summary: "A student's own problem (weights, x, targets) and submission token: instructor, or that student",
         params: ProblemParams,
+        querystring: LayoutQuery,
         response: withProblems(ProblemResponse),
       },
     },
-    async (req) => grading.problem(bearerToken(req), req.params.id, req.params.student),
+    async (req) => grading.problem(bearerToken(req), req.params.id, req.params.student, req.query),
   );
   app.post(
     '/v1/assignments/:id/submissions',

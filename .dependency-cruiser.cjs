@@ -35,6 +35,39 @@ module.exports = {
       to: { path: '^src/', pathNot: ['^src/(core|schemas)/', '^src/errors\\.ts$'] },
     },
     {
+      name: 'compute-is-below-the-domains',
+      severity: 'error',
+      comment: 'src/compute is the request service layer: training, grading, http and ws build on it, not it on them.',
+      from: { path: '^src/compute/' },
+      to: { path: '^src/(training|grading|http|ws|workers)/|^src/(services|server)\\.ts$' },
+    },
+    {
+      name: 'domains-are-below-the-transports',
+      severity: 'error',
+      comment: 'training and grading know nothing of HTTP, WebSockets, the composition root or each other.',
+      from: { path: '^src/(training|grading)/' },
+      to: { path: '^src/(http|ws)/|^src/(services|server)\\.ts$' },
+    },
+    {
+      name: 'training-and-grading-are-apart',
+      severity: 'error',
+      from: { path: '^src/training/' },
+      to: { path: '^src/grading/' },
+    },
+    {
+      name: 'grading-and-training-are-apart',
+      severity: 'error',
+      from: { path: '^src/grading/' },
+      to: { path: '^src/training/' },
+    },
+    {
+      name: 'transports-are-below-the-root',
+      severity: 'error',
+      comment: 'Only http/app.ts builds the services; nothing under http or ws imports server.ts.',
+      from: { path: '^src/(http|ws)/' },
+      to: { path: '^src/server\\.ts$' },
+    },
+    {
       name: 'db-takes-core-and-schema-types',
       severity: 'error',
       comment: 'src/db stores rows: it may import core and the types of schemas, no domain logic.',
@@ -47,6 +80,13 @@ module.exports = {
       comment: 'From src/schemas, src/db imports types only (no zod at run time in the store).',
       from: { path: '^src/db/' },
       to: { path: '^src/schemas/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'routes-never-touch-the-store',
+      severity: 'error',
+      comment: 'http and ws get services from createServices; from src/db they may name a row type, nothing more.',
+      from: { path: '^src/(http|ws)/' },
+      to: { path: '^src/db/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'only-the-composition-root-reaches-workers',

@@ -58,12 +58,12 @@ export interface Services {
   kernelsName: string;
 }
 
-export function createServices(config: Config, deps: ServiceDeps): Services {
+export async function createServices(config: Config, deps: ServiceDeps): Promise<Services> {
   const { db, pool } = deps;
   const kernels = deps.kernels ?? jsKernels;
   const metrics = createMetrics(() => ({ queued: pool?.queueSize ?? 0, running: pool?.running ?? 0 }));
   const readiness = new Readiness({
-    database: { name: db.name, ping: () => (db.prepare('SELECT 1 AS one').get() as { one: number })?.one === 1 },
+    database: { name: db.name, ping: () => db.ping() },
     pool,
     kernels: kernels.name,
   });
@@ -93,7 +93,7 @@ export function createServices(config: Config, deps: ServiceDeps): Services {
 
   const grading = new GradingService(
     new GradingRepo(db),
-    loadServerSecret(db),
+    await loadServerSecret(db),
     {
       maxCost: config.UNROLL_GRADING_MAX_COST,
       maxParams: config.UNROLL_MAX_PARAMS,
@@ -106,7 +106,7 @@ export function createServices(config: Config, deps: ServiceDeps): Services {
     new RunsRepo(db),
     {
       get: (id) => models.get(id),
-      store: (c, params, source) => modelsRepo.create({ config: c, params, source }).id,
+      store: async (c, params, source) => (await modelsRepo.create({ config: c, params, source })).id,
     },
     deps.runPool ?? createRunPool(config.UNROLL_RUNS_CONCURRENCY, config.UNROLL_KERNELS),
     {
@@ -125,7 +125,7 @@ export function createServices(config: Config, deps: ServiceDeps): Services {
   );
   registerRunMetrics(metrics.registry, () => runs.counts());
   // runs a previous process left queued or running are settled before anyone can ask for them
-  runs.recover();
+  await runs.recover();
 
   return {
     config,

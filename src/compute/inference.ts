@@ -50,8 +50,8 @@ export class InferenceService {
   }
 
   /** A stored model by name or id; with a version, only the current one exists (weights are replaced in place). */
-  model(name: string, version?: string): StoredModel {
-    const m = this.deps.models.get(name);
+  async model(name: string, version?: string): Promise<StoredModel> {
+    const m = await this.deps.models.get(name);
     if (version !== undefined && version !== String(m.version))
       throw new AppError(
         'not-found',
@@ -60,8 +60,8 @@ export class InferenceService {
     return m;
   }
 
-  metadata(name: string, version?: string): ModelMetadata {
-    const m = this.model(name, version);
+  async metadata(name: string, version?: string): Promise<ModelMetadata> {
+    const m = await this.model(name, version);
     const { inputSize: d, hiddenSize: H, outputSize: C, readout } = m.config;
     const t = (n: string, shape: number[]): MetadataTensor => ({ name: n, datatype: NATIVE, shape });
     return {
@@ -73,8 +73,8 @@ export class InferenceService {
     };
   }
 
-  modelReady(name: string, version?: string): { name: string; ready: boolean } {
-    const m = this.model(name, version);
+  async modelReady(name: string, version?: string): Promise<{ name: string; ready: boolean }> {
+    const m = await this.model(name, version);
     return { name: m.name ?? m.id, ready: true };
   }
 
@@ -84,7 +84,7 @@ export class InferenceService {
     req: InferRequest,
     signal?: AbortSignal,
   ): Promise<InferResponse> {
-    const m = this.model(name, version);
+    const m = await this.model(name, version);
     const issues: Issue[] = [];
     const x = inputX(m, req, issues);
     const outputs = outputNames(req, issues);

@@ -27,7 +27,7 @@ export class Readiness {
     try {
       up = await this.deps.database.ping();
     } catch {
-      // a closed or broken database is "not ready" (503), not a server error
+      // a closed, stopped or unreachable database is "not ready" (503), not a server error
     }
     if (!up) throw new AppError('overloaded', 'the database does not answer');
     const pool = this.deps.pool;

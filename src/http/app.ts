@@ -51,7 +51,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   registerErrorHandling(app, config.UNROLL_MAX_BODY_BYTES);
   registerBodyLimitDrain(app, config.UNROLL_MAX_BODY_BYTES);
 
-  const services = createServices(config, { ...deps, log: app.log, version: OPENAPI_INFO.version });
+  const services = await createServices(config, { ...deps, log: app.log, version: OPENAPI_INFO.version });
   app.decorate('services', services);
   // runs stop (recorded failed) in preClose: every onClose hook, the database's owner's among them, comes after
   app.addHook('preClose', async () => {

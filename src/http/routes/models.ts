@@ -39,7 +39,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) => {
-      const m = models.create(req.body);
+      const m = await models.create(req.body);
       reply.code(201).header('location', `/v1/models/${m.id}`);
       return detail(m, req.query);
     },
@@ -71,7 +71,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ModelDetail),
       },
     },
-    async (req) => detail(models.get(req.params.id), req.query),
+    async (req) => detail(await models.get(req.params.id), req.query),
   );
   app.put(
     '/v1/models/:id/weights',
@@ -88,7 +88,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ModelDetail),
       },
     },
-    async (req) => detail(models.updateWeights(req.params.id, req.body), req.query),
+    async (req) => detail(await models.updateWeights(req.params.id, req.body), req.query),
   );
   app.delete(
     '/v1/models/:id',
@@ -101,7 +101,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) => {
-      models.delete(req.params.id);
+      await models.delete(req.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -118,7 +118,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ForwardResponse),
       },
     },
-    (req, reply) => compute.run(toTask('forward', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('forward', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/bptt',
@@ -131,7 +132,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(BpttResponse),
       },
     },
-    (req, reply) => compute.run(toTask('bptt', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('bptt', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/jacobian',
@@ -144,7 +146,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(JacobianResponse),
       },
     },
-    (req, reply) => compute.run(toTask('jacobian', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('jacobian', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/gradcheck',
@@ -157,6 +160,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(GradcheckResponse),
       },
     },
-    (req, reply) => compute.run(toTask('gradcheck', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('gradcheck', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
 };

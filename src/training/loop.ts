@@ -11,10 +11,10 @@ import { crossEntropy } from '../core/loss.js';
 import { cloneParams, type Params } from '../core/model.js';
 import { clipGradNorm, createOptimizer, gradNorms } from '../core/optim.js';
 import { toNested } from '../core/tensor.js';
-import type { HiddenFrame, StepFrame } from '../schemas/runs.js';
+import type { TaskName } from '../schemas/names.js';
+import type { HiddenFrame, RunSpec, StepFrame, TaskParams } from '../schemas/runs.js';
 import type { Checkpoint, SamplerState } from './checkpoint.js';
-import type { RunSpec } from './spec.js';
-import { TASKS, type TaskName, type TaskParams } from './tasks.js';
+import { TASKS } from './tasks.js';
 
 /** Held-out sequences a task run is evaluated on when it ends. */
 export const EVAL_SIZE = 1000;

@@ -1,0 +1,76 @@
+// The three seams several processes share, picked once from the config: the run queue (in memory, or
+// BullMQ), the run event fan-out (the in-process hub, or Redis pub/sub) and cancels (a call, or Redis).
+import { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { LocalRunCancels, type RunCancels } from './cancels.js';
+import { RedisRunCancels, RedisRunEvents } from './events-redis.js';
+import { type RunEvents, RunHub } from './hub.js';
+import { LocalRunQueue, type RunQueue } from './queue.js';
+import { BullRunQueue } from './queue-bullmq.js';
+
+/** How long a start waits for Redis before it gives up, naming the setting. */
+const REDIS_CONNECT_MS = 5000;
+
+/** Connects and pings, or throws one line that names UNROLL_REDIS_URL. */
+export async function connectRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: REDIS_CONNECT_MS });
+  redis.on('error', () => {}); // it reconnects on its own; /ready says when it is down
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (e) {
+    redis.disconnect();
+    const shown = url.replace(/\/\/[^@/]*@/, '//***@'); // no password in the log
+    throw new Error(`UNROLL_REDIS_URL: cannot reach ${shown}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return redis;
+}
+
+export interface RunSeams {
+  queue: RunQueue;
+  events: RunEvents;
+  cancels: RunCancels;
+  /** Resolves true while the shared servers answer (/ready). */
+  ready: () => Promise<boolean>;
+}
+
+/** The in-process seams, or (with UNROLL_REDIS_URL) BullMQ and Redis pub/sub; throws one line naming the setting when Redis does not answer. */
+export async function createRunSeams(config: Config): Promise<RunSeams> {
+  const url = config.UNROLL_REDIS_URL;
+  if (!url) {
+    return {
+      queue: new LocalRunQueue(config.UNROLL_RUNS_CONCURRENCY),
+      events: new RunHub(),
+      cancels: new LocalRunCancels(),
+      ready: async () => true,
+    };
+  }
+  const prefix = config.UNROLL_REDIS_PREFIX;
+  const pub = await connectRedis(url);
+  const sub = await connectRedis(url);
+  const queue = new BullRunQueue({
+    url,
+    prefix: `${prefix}bull`,
+    concurrency: config.UNROLL_RUNS_CONCURRENCY,
+    maxAttempts: config.UNROLL_RUN_MAX_ATTEMPTS,
+    stallMs: config.UNROLL_RUN_STALL_SECONDS * 1000,
+  });
+  const events = new RedisRunEvents(pub, sub, prefix);
+  const cancels = new RedisRunCancels(pub, sub, prefix);
+  return {
+    queue: {
+      add: (id) => queue.add(id),
+      remove: (id) => queue.remove(id),
+      process: (handle, dead) => queue.process(handle, dead),
+      waiting: () => queue.waiting(),
+      close: async () => {
+        await queue.close();
+        pub.disconnect();
+        sub.disconnect();
+      },
+    },
+    events,
+    cancels,
+    ready: async () => (await pub.ping().catch(() => '')) === 'PONG',
+  };
+}

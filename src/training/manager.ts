@@ -270,6 +270,9 @@ export class RunManager {
 
   /** Trains a run the queue handed this process; resolves once it is settled (or stopped to resume later). */
   private async train(id: string): Promise<Handled> {
+    // handed again while it trains here (BullMQ took a slow lock renewal for a death): one training, not two
+    const training = this.active.get(id);
+    if (training) return training.done;
     if (this.closing) return 'requeue';
     try {
       const spec = await this.repo.spec(id);

@@ -201,7 +201,7 @@ describe.skipIf(!up)('runs on BullMQ and Redis pub/sub', () => {
     expect(((await r.json()) as { status: string }).status).toBe('cancelled');
     const [row] = await query<{ attempts: number }>('SELECT attempts FROM runs WHERE id = $1', [id]);
     expect(row.attempts).toBe(1); // the graceful stop gave its attempt back
-  }, 60_000);
+  }, 120_000);
 
   it('stops a run training on a worker when the api is asked to cancel it', async () => {
     const id = await postRun(api.base, { ...spec, steps: 1_000_000 });
@@ -215,5 +215,5 @@ describe.skipIf(!up)('runs on BullMQ and Redis pub/sub', () => {
     // the worker is free again: the next run trains
     const next = await postRun(api.base, { task: { name: 'majority' }, steps: 20 });
     expect((await waitForRun(api.base, next, (x) => x.status === 'succeeded')).status).toBe('succeeded');
-  }, 60_000);
+  }, 120_000);
 });

@@ -20,9 +20,13 @@ import { loadServerSecret } from '../grading/secret.js';
 import { GradingService } from '../grading/service.js';
 import { createRunManager } from '../training/index.js';
 import { registerApiTokens } from './auth.js';
+import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH } from './client-errors.js';
 import { registerDocs } from './docs.js';
 import { registerBodyLimitDrain, registerErrorHandling, validatorCompiler } from './errors.js';
 import { createMetrics, registerRequestMetrics } from './metrics.js';
+import { registerOriginCheck } from './origin.js';
+import { requestSerializer } from './redact.js';
+import { registerRequestGuards } from './request-guards.js';
 import { computeRoutes } from './routes/compute.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { gradingRoutes } from './routes/grading.js';
@@ -49,10 +53,20 @@ declare module 'fastify' {
   }
 }
 
+/** Every logger gets the serializers that redact credentials from URLs. */
+function loggerOptions(logger: boolean | Record<string, unknown>): boolean | Record<string, unknown> {
+  if (logger === false) return false;
+  const opts = logger === true ? {} : logger;
+  return { ...opts, serializers: { req: requestSerializer, ...(opts.serializers as object | undefined) } };
+}
+
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? { level: config.LOG_LEVEL },
+    logger: loggerOptions(deps.logger ?? { level: config.LOG_LEVEL }),
     bodyLimit: config.UNROLL_MAX_BODY_BYTES,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
+    clientErrorHandler,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // a client's slow trickle must not hold a socket forever
@@ -64,6 +78,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app, config.UNROLL_MAX_BODY_BYTES);
   registerBodyLimitDrain(app, config.UNROLL_MAX_BODY_BYTES);
+  registerRequestGuards(app);
 
   const kernels = deps.kernels ?? jsKernels;
   const metrics = createMetrics(() => ({ queued: deps.pool?.queueSize ?? 0, running: deps.pool?.running ?? 0 }));
@@ -113,6 +128,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       origin: config.UNROLL_CORS_ORIGINS.includes('*') ? true : [...config.UNROLL_CORS_ORIGINS],
     });
   }
+  registerOriginCheck(app, config.UNROLL_CORS_ORIGINS);
   registerApiTokens(app, config.UNROLL_API_TOKENS);
   // limits only the routes that ask for one (config.rateLimit): the submissions
   await app.register(rateLimit, { global: false });

@@ -41,6 +41,13 @@ export const ConfigSchema = z.object({
   UNROLL_CORS_ORIGINS: list,
   /** Live stateful sequences (/v2 sequence_id) this instance holds at once; a new one beyond is a 503. */
   UNROLL_MAX_SEQUENCES: int(1).default(1024),
+  /**
+   * Live sequences one API token may hold at once; one more is a 429 (503 on /v2) with Retry-After. With
+   * UNROLL_API_TOKENS set, a sequence belongs to the token that started it: another token's sequence_id
+   * is a different sequence. Without tokens there is no owner: any client can continue or end any
+   * sequence whose id it knows, and only UNROLL_MAX_SEQUENCES bounds them.
+   */
+  UNROLL_MAX_SEQUENCES_PER_TOKEN: int(1).default(64),
   /** A sequence not fed for this many seconds is evicted; its sequence_id is then unknown (400). */
   UNROLL_SEQUENCE_IDLE_SECONDS: z.coerce.number().positive().default(60),
   /** Bytes of hidden state (B·H float64 per sequence) all live sequences may hold together; 503 above. */

@@ -33,6 +33,14 @@ export const sequenceErrors = {
       retryAfter(limits),
     ),
 
+  ownerFull: (limits: SequenceLimits, max: number) =>
+    new AppError(
+      'rate-limited',
+      `this token holds UNROLL_MAX_SEQUENCES_PER_TOKEN = ${max} live sequences; end one with sequence_end, or retry once idle ones expire (UNROLL_SEQUENCE_IDLE_SECONDS = ${seconds(limits.idleMs)})`,
+      undefined,
+      retryAfter(limits),
+    ),
+
   tooLarge: (limits: SequenceLimits, bytes: number) =>
     new AppError(
       'too-expensive',

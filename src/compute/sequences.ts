@@ -25,6 +25,7 @@ export class SequenceService {
       maxSequences: config.UNROLL_MAX_SEQUENCES,
       idleMs: config.UNROLL_SEQUENCE_IDLE_SECONDS * 1000,
       maxBytes: config.UNROLL_SEQUENCE_MAX_BYTES,
+      maxPerOwner: config.UNROLL_MAX_SEQUENCES_PER_TOKEN,
     });
     store.startSweeper();
     return new SequenceService(store, compute);
@@ -65,8 +66,8 @@ export class SequenceService {
   }
 
   /** Ends a sequence without feeding it; false when it was not live. */
-  end(model: StoredModel, sequenceId: string): boolean {
-    return this.store.end(model.id, sequenceId);
+  end(model: StoredModel, sequenceId: string, owner?: string): boolean {
+    return this.store.end(model.id, sequenceId, owner);
   }
 
   close(): void {

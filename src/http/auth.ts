@@ -1,6 +1,6 @@
 // Opt-in bearer tokens: with UNROLL_API_TOKENS set, /v1 and /v2 need one, except the health routes and
 // routes that do their own authorization (config.auth = 'own', e.g. the autograding routes).
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 
@@ -13,8 +13,9 @@ declare module 'fastify' {
 
 /** The bearer token of a request: the Authorization header, or ?access_token= (browsers cannot set headers on a WebSocket). */
 export function bearerToken(request: FastifyRequest): string | undefined {
-  const h = request.headers.authorization;
-  if (h?.startsWith('Bearer ')) return h.slice(7).trim();
+  // RFC 7235: the scheme is case-insensitive (Bearer, bearer, BEARER)
+  const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? '');
+  if (m) return m[1];
   const q = request.query as Record<string, unknown> | undefined;
   return typeof q?.access_token === 'string' ? q.access_token : undefined;
 }
@@ -45,4 +46,14 @@ export function registerApiTokens(app: FastifyInstance, tokens: readonly string[
       );
     }
   });
+}
+
+/**
+ * Who owns what a request opens (a /v2 sequence): a digest of its token when API tokens are on, undefined
+ * when they are off (then every client shares one namespace). The digest, not the token, is what is kept.
+ */
+export function tokenOwner(request: FastifyRequest, tokens: readonly string[]): string | undefined {
+  if (tokens.length === 0) return undefined;
+  const token = bearerToken(request);
+  return token ? createHash('sha256').update(token).digest('hex').slice(0, 32) : undefined;
 }

@@ -25,6 +25,8 @@ export interface StreamDeps {
   maxOps: number;
   /** Bytes buffered for the client before ops wait for it (UNROLL_WS_SEND_BUDGET). */
   sendBudget: number;
+  /** The socket's token digest when API tokens are on (its sequences are its own). */
+  owner?: string;
   log: FastifyBaseLogger;
 }
 
@@ -57,13 +59,15 @@ export function streamSession(ws: WebSocket, deps: StreamDeps): void {
     // errorToProblem knows every error but a cancellation, which has no HTTP answer: here it is a frame
     const e = err instanceof CancelledError ? new AppError('cancelled', err.message) : err;
     const body = errorToProblem(e, deps.maxBodyBytes)!.body;
-    if (body.status >= 500) deps.log.error({ err, op: id }, 'stream operation failed');
+    if (body.status === 503) deps.log.warn({ op: id, detail: body.detail }, 'stream operation shed');
+    else if (body.status >= 500) deps.log.error({ err, op: id }, 'stream operation failed');
     sender.send(JSON.stringify({ event: 'error', ...(id === undefined ? {} : { id }), ...body }));
     void pace();
   };
 
   const sessions = new SequenceSessions({
     sequences: deps.sequences,
+    owner: deps.owner,
     getModel: (id) => deps.models.get(id),
     emit: async (f, signal) => {
       sender.send(typeof f === 'string' ? f : JSON.stringify(f));

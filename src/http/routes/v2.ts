@@ -14,6 +14,7 @@ import {
   VersionPath,
   withV2Errors,
 } from '../../schemas/v2.js';
+import { tokenOwner } from '../auth.js';
 import { OPENAPI_INFO } from '../docs.js';
 import { registerSequenceMetrics } from '../sequence-metrics.js';
 import type { Services } from '../services.js';
@@ -91,7 +92,14 @@ export const v2Routes: FastifyPluginAsyncZod<{ services: Services }> = async (ap
           response: withV2Errors(InferResponse),
         },
       },
-      (req, reply) => oip.infer(req.params.name, version(req.params), req.body, clientGone(reply)),
+      (req, reply) =>
+        oip.infer(
+          req.params.name,
+          version(req.params),
+          req.body,
+          clientGone(reply),
+          tokenOwner(req, services.config.UNROLL_API_TOKENS),
+        ),
     );
   }
 };

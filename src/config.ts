@@ -21,7 +21,12 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Request bodies above this many bytes are a 413 before they are parsed. */
   UNROLL_MAX_BODY_BYTES: int(1024).default(8 * 1024 * 1024),
-  /** Largest B·T·H·(d+H) a request may cost (multiply-adds of one forward pass); 413 above, before any work. */
+  /**
+   * Largest cost a compute request may have, in multiply-adds: B·T·H·(d+H) of one forward pass (times the
+   * passes gradcheck and the Jacobian make), plus a fixed cost per timestep, per value computed and per
+   * number of the answer (src/compute/cost.ts), so a long thin sequence counts what it really costs. 413
+   * above, before any work; requests above UNROLL_INLINE_COST by the same count run in the worker pool.
+   */
   UNROLL_MAX_COMPUTE_COST: int(1).default(1_000_000_000),
   /** Largest number of elements a response tensor (a Jacobian, say) may hold; 413 above. */
   UNROLL_MAX_OUTPUT_ELEMENTS: int(1).default(4_000_000),
@@ -59,6 +64,18 @@ export const ConfigSchema = z.object({
   UNROLL_SUBMISSION_RATE_WINDOW_MS: int(1000).default(60_000),
   /** Largest B·T·H·(d+H) of an assignment (plus its Jacobians' recursion), so grading stays short on the event loop. */
   UNROLL_GRADING_MAX_COST: int(1).default(1_000_000),
+  /**
+   * Bytes the whole process may hold for answers clients have not read yet: HTTP bodies of 64 KiB or more
+   * still waiting for their socket, and the results of /v1/stream operations waiting for theirs. A large
+   * answer that would pass it is a 503 with Retry-After (before the work when its size is known up front);
+   * a stream operation is an `error` frame with status 503. One answer alone always fits.
+   */
+  UNROLL_SEND_BUDGET_BYTES: int(1024 * 1024).default(256 * 1024 * 1024),
+  /**
+   * A connection (HTTP or WebSocket) that has unsent bytes and takes none of them for this many
+   * milliseconds is closed, and what it held goes back to UNROLL_SEND_BUDGET_BYTES.
+   */
+  UNROLL_SEND_TIMEOUT_MS: int(100).default(30_000),
   /** Largest WebSocket message a client may send; a larger one closes the socket with 1009 (message too big). */
   UNROLL_WS_MAX_PAYLOAD: int(1024).default(8 * 1024 * 1024),
   /** Bytes a socket may hold unsent for a slow client: above it, run `step`/`hidden` frames are conflated and stream ops wait. */

@@ -36,6 +36,7 @@ import { runRoutes } from './routes/runs.js';
 import { streamRoutes } from './routes/stream.js';
 import { traceRoutes } from './routes/trace.js';
 import { v2Routes } from './routes/v2.js';
+import { registerSendBudget, SendBudget } from './send-budget.js';
 import type { Services } from './services.js';
 
 export interface AppDeps {
@@ -80,6 +81,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   registerBodyLimitDrain(app, config.UNROLL_MAX_BODY_BYTES);
   registerRequestGuards(app);
 
+  const sendBudget = new SendBudget(config.UNROLL_SEND_BUDGET_BYTES, config.UNROLL_SEND_TIMEOUT_MS);
+  registerSendBudget(app, sendBudget);
   const kernels = deps.kernels ?? jsKernels;
   const metrics = createMetrics(() => ({ queued: deps.pool?.queueSize ?? 0, running: deps.pool?.running ?? 0 }));
   const compute = new ComputeService(
@@ -91,6 +94,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     deps.pool,
     kernels,
     metrics.observeCompute,
+    sendBudget,
   );
   const models = new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS);
   const services: Services = {
@@ -98,6 +102,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     db: deps.db,
     pool: deps.pool,
     metrics,
+    sendBudget,
     compute,
     models,
     runs: createRunManager(config, deps.db, models, app.log, metrics.registry),

@@ -8,12 +8,15 @@ import type { Db } from '../db/open.js';
 import type { GradingService } from '../grading/service.js';
 import type { RunManager } from '../training/manager.js';
 import type { Metrics } from './metrics.js';
+import type { SendBudget } from './send-budget.js';
 
 export interface Services {
   config: Config;
   db: Db;
   pool: ComputePool | null;
   metrics: Metrics;
+  /** Bytes held for answers clients have not read yet, across every connection (UNROLL_SEND_BUDGET_BYTES). */
+  sendBudget: SendBudget;
   compute: ComputeService;
   models: ModelService;
   /** Forward passes as chunks of stateful sequences (/v2 sequence_id; the stream's stateful mode). */

@@ -3,6 +3,7 @@
 // fan-out are written in one tick too, so there is no gap; sequence numbers rule out duplicates. Live
 // `step` and `hidden` frames are conflated above the send budget; `status` frames never are.
 import type { WebSocket } from 'ws';
+import type { SendBudget } from '../http/send-budget.js';
 import type { RunManager } from '../training/manager.js';
 import { FrameSender } from './sender.js';
 
@@ -18,8 +19,9 @@ export async function followRun(
   runId: string,
   since: number,
   budget: number,
+  processBudget?: SendBudget,
 ): Promise<void> {
-  const sender = new FrameSender(ws, budget);
+  const sender = new FrameSender(ws, budget, processBudget);
   let lastSeq = 0;
   let detach: (() => void) | null = null;
   let closed = false;
@@ -32,9 +34,13 @@ export async function followRun(
     if (closed) return;
     const page = runs.events(runId, lastSeq, since, REPLAY_PAGE);
     if (page.length === 0) break;
-    for (const e of page) sender.send(e.frame);
-    lastSeq = page[page.length - 1].seq;
-    await sender.drained();
+    for (const e of page) {
+      if (closed) return;
+      sender.send(e.frame);
+      lastSeq = e.seq;
+      // one frame past the budget at most: a page of large hidden snapshots must not all wait in memory
+      if (sender.over) await sender.drained();
+    }
   }
   // caught up: from here on, in this same tick, every new event reaches us through the hub
   if (runs.isFinal(runId)) return sender.close(RUN_ENDED.code, RUN_ENDED.reason);

@@ -27,7 +27,7 @@ describe('WebSocket Origin check', () => {
         await expect(open(url(), { origin, host: 'localhost:3000' }), origin).rejects.toThrow(/403/);
     });
     it(`${route}: lets no Origin, its own origin and UNROLL_CORS_ORIGINS through`, async () => {
-      for (const headers of [
+      for (const headers of <Record<string, string>[]>[
         { host: 'localhost:3000' },
         { origin: 'http://localhost:3000', host: 'localhost:3000' },
         { origin: 'https://course.example.edu', host: 'localhost:3000' },

@@ -96,7 +96,7 @@ describe('tokens', () => {
     });
     expect(create.statusCode).toBe(201);
     const x = makeX(1, 2, 3);
-    const post = (headers: object, parameters: object) =>
+    const post = (headers: Record<string, string>, parameters: Record<string, unknown>) =>
       app.inject({ method: 'POST', url: '/v2/models/owned/infer', headers, payload: inferBody(x, { parameters }) });
     expect((await post(alpha, { sequence_id: 'mine', sequence_start: true })).statusCode).toBe(200);
     // another token neither continues nor ends it: to beta, "mine" is a sequence that was never started
@@ -119,7 +119,7 @@ describe('a per-token cap on open sequences', () => {
         headers: alpha,
         payload: { name: 'm', config: { inputSize: 3, hiddenSize: 4, outputSize: 2 }, init: { seed: 1 } },
       });
-      const start = (headers: object, id: string) =>
+      const start = (headers: Record<string, string>, id: string) =>
         app.inject({
           method: 'POST',
           url: '/v2/models/m/infer',

@@ -29,6 +29,7 @@ export const streamRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
         maxBodyBytes: config.UNROLL_MAX_BODY_BYTES,
         maxOps: config.UNROLL_STREAM_MAX_OPS,
         sendBudget: config.UNROLL_WS_SEND_BUDGET,
+        processBudget: services.sendBudget,
         owner: tokenOwner(req, config.UNROLL_API_TOKENS),
         log: req.log,
       }),

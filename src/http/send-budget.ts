@@ -1,0 +1,154 @@
+// The process-wide send budget: bytes held for answers a client has not read yet (HTTP bodies still in
+// user space, stream results held for a socket). A client that does not read can then pin at most its share
+// of one bounded pool, never the server's memory: past the budget a new large answer is a 503 with
+// Retry-After, and a connection that makes no progress for the send timeout is closed.
+import type { Socket } from 'node:net';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AppError, PROBLEMS } from '../errors.js';
+import { PROBLEM_TYPE } from './errors.js';
+
+/** HTTP answers at least this large are counted (smaller ones go to the kernel's socket buffer at once). */
+export const COUNTED_ANSWER_BYTES = 64 * 1024;
+/** How often the send timeout is checked. */
+const SWEEP_MS = 1000;
+const RETRY_AFTER_S = '5';
+
+interface Pending {
+  socket: Socket;
+  unsent: number;
+  since: number;
+}
+
+/** Bytes a socket still has to hand to the kernel: its stream buffer and libuv's write queue. */
+export function unsentBytes(socket: Socket): number {
+  const handle = (socket as Socket & { _handle?: { writeQueueSize?: number } | null })._handle;
+  return socket.writableLength + (handle?.writeQueueSize ?? 0);
+}
+
+export class SendBudget {
+  private heldBytes = 0;
+  private readonly pending = new Set<Pending>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    /** UNROLL_SEND_BUDGET_BYTES. */
+    readonly max: number,
+    /** UNROLL_SEND_TIMEOUT_MS: a connection with unsent bytes and no progress for this long is closed. */
+    readonly timeoutMs: number,
+  ) {}
+
+  get held(): number {
+    return this.heldBytes;
+  }
+
+  /** Whether `bytes` more fit. One answer alone always fits, so a large but admitted answer still goes out. */
+  fits(bytes: number): boolean {
+    return this.heldBytes === 0 || this.heldBytes + bytes <= this.max;
+  }
+
+  /** Takes `bytes` from the budget, or throws the 503 a client sees; the release function is idempotent. */
+  reserve(bytes: number, what: string): () => void {
+    if (!this.fits(bytes)) throw this.overloaded(bytes, what);
+    this.heldBytes += bytes;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.heldBytes -= bytes;
+    };
+  }
+
+  /** Refuses before any work when an answer of about `bytes` could not be held now. */
+  check(bytes: number, what: string): void {
+    if (bytes >= COUNTED_ANSWER_BYTES && !this.fits(bytes)) throw this.overloaded(bytes, what);
+  }
+
+  overloaded(bytes: number, what: string): AppError {
+    return new AppError(
+      'overloaded',
+      `answers not yet read by their clients hold ${this.heldBytes} bytes; ${what} of ${bytes} bytes more would pass UNROLL_SEND_BUDGET_BYTES = ${this.max}`,
+      undefined,
+      { 'retry-after': RETRY_AFTER_S },
+    );
+  }
+
+  /** Watches a connection with unsent bytes until `done`; without progress for the timeout it is destroyed. */
+  watch(socket: Socket, onStall: () => void): () => void {
+    const p: Pending = { socket, unsent: unsentBytes(socket), since: Date.now() };
+    this.pending.add(p);
+    this.timer ??= setInterval(() => this.sweep(onStall), Math.min(SWEEP_MS, this.timeoutMs)).unref();
+    return () => {
+      this.pending.delete(p);
+      if (this.pending.size === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = null;
+      }
+    };
+  }
+
+  private sweep(onStall: () => void): void {
+    const now = Date.now();
+    for (const p of this.pending) {
+      const unsent = unsentBytes(p.socket);
+      if (unsent === 0 || unsent < p.unsent) {
+        p.unsent = unsent;
+        p.since = now;
+      } else if (now - p.since >= this.timeoutMs) {
+        this.pending.delete(p);
+        onStall();
+        p.socket.destroy();
+      }
+    }
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.pending.clear();
+  }
+}
+
+function byteLength(payload: unknown): number {
+  if (typeof payload === 'string') return Buffer.byteLength(payload);
+  if (Buffer.isBuffer(payload)) return payload.length;
+  return 0; // a stream: it waits for the socket to drain by itself
+}
+
+function shed(reply: FastifyReply, err: AppError): string {
+  reply.code(503).headers(err.headers ?? {});
+  if (reply.request.routeOptions.url?.startsWith('/v2')) {
+    reply.type('application/json');
+    return JSON.stringify({ error: err.message });
+  }
+  reply.type(PROBLEM_TYPE);
+  const [status, title] = PROBLEMS.overloaded;
+  return JSON.stringify({ type: '/problems/overloaded', title, status, detail: err.message });
+}
+
+/** Counts every large HTTP answer against the budget until it has left for the network (or the socket closed). */
+export function registerSendBudget(app: FastifyInstance, budget: SendBudget): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    const bytes = byteLength(payload);
+    if (bytes < COUNTED_ANSWER_BYTES) return payload;
+    let release: () => void;
+    try {
+      release = budget.reserve(bytes, 'this answer');
+    } catch (err) {
+      request.log.warn({ bytes, held: budget.held }, 'answer shed: the send budget is spent');
+      return shed(reply, err as AppError);
+    }
+    const res = reply.raw;
+    const socket = request.raw.socket;
+    const unwatch = budget.watch(socket, () =>
+      request.log.warn({ timeoutMs: budget.timeoutMs }, 'closing a connection that does not read its answer'),
+    );
+    const done = () => {
+      release();
+      unwatch();
+    };
+    res.once('finish', done);
+    res.once('close', done);
+    return payload;
+  });
+  app.addHook('onClose', async () => budget.close());
+}

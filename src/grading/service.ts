@@ -3,10 +3,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { Counter, Histogram } from 'prom-client';
-import { checkModelSize, weightsOf } from '../compute/models.js';
+import { checkModelSize, stateDictOf } from '../compute/models.js';
 import type { GradingRepo, StoredAssignment } from '../db/grading.repo.js';
 import { AppError, RequestValidationError } from '../errors.js';
 import type { Assignment, CreateAssignmentBody, ExportQuery, SubmissionBody } from '../schemas/grading.js';
+import type { LayoutQuery } from '../schemas/models.js';
 import type { GradeReport } from '../schemas/reports.js';
 import { Tensor } from '../schemas/tensor.js';
 import { Access } from './access.js';
@@ -110,7 +111,7 @@ export class GradingService {
   }
 
   /** A student's numbers and token: for an instructor, or for that student (with their token). */
-  problem(token: string | undefined, id: string, student: string) {
+  problem(token: string | undefined, id: string, student: string, layout?: LayoutQuery) {
     this.access.instructorOr(token, id, student);
     const a = this.find(id);
     const p = deriveProblem(a.spec, a.secret, student);
@@ -120,7 +121,7 @@ export class GradingService {
       student,
       token: this.access.token(a.id, student),
       problem: {
-        model: { config, weights: weightsOf(config, p.model.params) },
+        model: { config, weights: stateDictOf(config, p.model.params, layout) },
         x: new Tensor(p.x, [p.B, p.T, config.inputSize]),
         targets: new Tensor(p.targets, config.readout === 'all' ? [p.B, p.T] : [p.B]),
       },

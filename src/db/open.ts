@@ -15,6 +15,8 @@ export function openDatabase(dataDir: string | ':memory:'): Db {
     file = join(dataDir, DB_FILE);
   }
   const db = new Database(file);
+  // before the first table: a new file can then give the pages of deleted runs back (RunsRepo.reclaim)
+  db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL'); // readers never wait for the writer
   db.pragma('synchronous = NORMAL'); // durable at each checkpoint; WAL keeps the file consistent
   db.pragma('foreign_keys = ON');

@@ -100,6 +100,9 @@ export class RunsRepo {
         'SELECT seq, step, kind, frame FROM run_events WHERE run_id = ? AND seq > ? AND step > ? ORDER BY seq LIMIT ?',
       ),
       delete: db.prepare('DELETE FROM runs WHERE id = ?'),
+      deleteEvents: db.prepare(
+        'DELETE FROM run_events WHERE run_id = ? AND seq IN (SELECT seq FROM run_events WHERE run_id = ? ORDER BY seq LIMIT ?)',
+      ),
     };
   }
 
@@ -200,5 +203,16 @@ export class RunsRepo {
 
   delete(id: string): boolean {
     return this.s.delete.run(id).changes > 0;
+  }
+
+  /** Deletes up to `limit` of a run's oldest events; how many went (a long log is deleted in slices). */
+  deleteEvents(id: string, limit: number): number {
+    return this.s.deleteEvents.run(id, id, limit).changes;
+  }
+
+  /** Gives up to `pages` free pages back to the file system (databases created with auto_vacuum = INCREMENTAL); how many are left. */
+  reclaim(pages: number): number {
+    this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+    return this.db.pragma('freelist_count', { simple: true }) as number;
   }
 }

@@ -13,6 +13,12 @@ import { type Outcome, RunLog } from './log.js';
 import { CONTROL, type WorkerMessage } from './protocol.js';
 import { type RunLimits, resolveRun } from './spec.js';
 
+/** Events deleted per event-loop turn when a run is deleted (~a few ms of SQLite work). */
+export const DELETE_SLICE = 2000;
+/** Free pages given back to the file system per turn after a delete. */
+const RECLAIM_SLICE = 1000;
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** How long after its worker returned a run may wait for the worker's last message. */
 const RESULT_GRACE_MS = 2000;
 
@@ -45,6 +51,8 @@ export class RunManager {
   private readonly log: RunLog;
   private readonly queue: string[] = [];
   private readonly active = new Map<string, Active>();
+  /** Runs whose log is being deleted: already gone to readers. */
+  private readonly deleting = new Set<string>();
   private closing = false;
 
   constructor(
@@ -100,7 +108,7 @@ export class RunManager {
   }
 
   get(id: string): Run {
-    const run = this.repo.get(id);
+    const run = this.deleting.has(id) ? undefined : this.repo.get(id);
     if (!run) throw new AppError('not-found', `no run with id "${id}"`);
     return run;
   }
@@ -138,11 +146,23 @@ export class RunManager {
     return this.get(id);
   }
 
-  delete(id: string): void {
+  /**
+   * Deletes a finished run: its event log a slice at a time, yielding the event loop between slices (a
+   * long log is hundreds of thousands of rows), then the run, then the freed pages go back to the disk.
+   */
+  async delete(id: string): Promise<void> {
     const run = this.get(id);
     if (!FINAL_STATUSES.includes(run.status))
       throw new AppError('conflict', `the run is ${run.status}: cancel it before deleting it`);
-    this.repo.delete(id);
+    if (this.deleting.has(id)) throw new AppError('conflict', 'the run is being deleted');
+    this.deleting.add(id);
+    try {
+      while (this.repo.deleteEvents(id, DELETE_SLICE) > 0) await turn();
+      this.repo.delete(id);
+      while (this.repo.reclaim(RECLAIM_SLICE) > 0 && !this.closing) await turn();
+    } finally {
+      this.deleting.delete(id);
+    }
   }
 
   /** Graceful shutdown: running runs stop and are recorded failed (queued ones stay queued for the next start). */

@@ -1,4 +1,5 @@
 // Stored models: CRUD under /v1/models, and the compute routes on a stored model.
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { stateDictOf } from '../../compute/models.js';
@@ -15,13 +16,30 @@ import {
   JacobianResponse,
 } from '../../schemas/compute.js';
 import { WeightsInput } from '../../schemas/model.js';
-import { CreateModelBody, LayoutQuery, ListQuery, ModelDetail, ModelList, ModelParams } from '../../schemas/models.js';
+import {
+  CreateModelBody,
+  LayoutQuery,
+  ListQuery,
+  ModelDetail,
+  ModelList,
+  ModelParams,
+  ModelSummary,
+} from '../../schemas/models.js';
 import { Problem, withProblems } from '../../schemas/problem.js';
+import { jsonWithTensors, numbersIn, STREAM_MIN_NUMBERS } from '../json-stream.js';
 import type { Services } from '../services.js';
 import { clientGone } from '../signal.js';
 
 const summary = ({ params: _, ...s }: StoredModel) => s;
 const detail = (m: StoredModel, q?: LayoutQuery) => ({ ...summary(m), weights: stateDictOf(m.config, m.params, q) });
+
+/** The model with its weights: through the response schema, or streamed as the client reads when large. */
+function sendDetail(reply: FastifyReply, m: StoredModel, q?: LayoutQuery) {
+  const weights = stateDictOf(m.config, m.params, q);
+  if (numbersIn(weights) < STREAM_MIN_NUMBERS) return { ...summary(m), weights };
+  const head = z.encode(ModelSummary, summary(m)) as Record<string, unknown>;
+  return reply.type('application/json').send(jsonWithTensors(head, 'weights', weights));
+}
 
 export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { models, compute } = services;
@@ -40,9 +58,9 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) => {
-      const m = models.create(req.body);
+      const m = await models.create(req.body);
       reply.code(201).header('location', `/v1/models/${m.id}`);
-      return detail(m, req.query);
+      return sendDetail(reply, m, req.query);
     },
   );
   app.get(
@@ -72,7 +90,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ModelDetail),
       },
     },
-    async (req) => detail(models.get(req.params.id), req.query),
+    async (req, reply) => sendDetail(reply, models.get(req.params.id), req.query),
   );
   app.put(
     '/v1/models/:id/weights',

@@ -80,7 +80,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
       },
     },
     async (req, reply) => {
-      runs.delete(req.params.id);
+      await runs.delete(req.params.id);
       return reply.code(204).send(null);
     },
   );

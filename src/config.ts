@@ -88,6 +88,19 @@ export const ConfigSchema = z.object({
   UNROLL_RUNS_MAX_QUEUED: int(0).default(100),
   /** Largest `steps` a run may ask for (413 above). */
   UNROLL_RUN_MAX_STEPS: int(1).default(1_000_000),
+  /**
+   * Largest cost of a whole run, counted before it is queued: every step (forward and backward over a
+   * batch, plus a fixed cost per timestep), every hidden snapshot and the held-out evaluation (1000
+   * sequences of a task, or the inline data). 413 above, naming the parts.
+   */
+  UNROLL_RUN_MAX_COST: z.coerce.number().positive().default(1e13),
+  /**
+   * Bytes one run's event log may take (its step frames and hidden snapshots as stored JSON). A run whose
+   * log could pass it is a 413 before it is queued (the detail suggests a larger hiddenEvery or fewer
+   * steps); should a running log reach it anyway, the run stops, recorded `failed` with a reason naming
+   * this setting, and keeps the log up to the cap. Deleting a run gives its log's space back.
+   */
+  UNROLL_RUN_MAX_LOG_BYTES: int(1024 * 1024).default(1024 * 1024 * 1024),
   /** A run's default interval, in steps, between hidden-state snapshots of its probe sequence. */
   UNROLL_RUN_HIDDEN_EVERY: int(1).default(10),
   /** Serve the live dashboard at / (and its files under /js, /css, /vendor); "false" for an API-only server. */

@@ -34,6 +34,8 @@ export function createRunManager(
       limits: {
         maxSteps: config.UNROLL_RUN_MAX_STEPS,
         maxCost: config.UNROLL_MAX_COMPUTE_COST,
+        maxRunCost: config.UNROLL_RUN_MAX_COST,
+        maxLogBytes: config.UNROLL_RUN_MAX_LOG_BYTES,
         maxParams: config.UNROLL_MAX_PARAMS,
         maxOutputElements: config.UNROLL_MAX_OUTPUT_ELEMENTS,
         hiddenEvery: config.UNROLL_RUN_HIDDEN_EVERY,

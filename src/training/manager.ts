@@ -40,6 +40,8 @@ export interface ModelAccess {
 interface Active {
   handle: RunHandle;
   step: number;
+  /** Bytes of event frames recorded for this run by this process. */
+  logBytes: number;
   /** Set when someone asked the run to stop: what to record when it does. */
   stop: { status: 'cancelled' | 'failed'; reason: string } | null;
   settled: boolean;
@@ -201,7 +203,7 @@ export class RunManager {
     const done = new Promise<void>((r) => {
       resolve = r;
     });
-    const a: Active = { handle, step: 0, stop: null, settled: false, done, resolve };
+    const a: Active = { handle, step: 0, logBytes: 0, stop: null, settled: false, done, resolve };
     this.active.set(id, a);
     handle.port.on('message', (m: WorkerMessage) => {
       try {
@@ -230,6 +232,16 @@ export class RunManager {
   private onMessage(id: string, a: Active, m: WorkerMessage): void {
     if (a.settled) return;
     if (m.type === 'events') {
+      const bytes = m.events.reduce((n, e) => n + e.text.length, 0);
+      if (a.logBytes + bytes > this.opts.limits.maxLogBytes) {
+        // the admission estimate is an upper bound, so this is a backstop: the log keeps what fits
+        this.stop(a, {
+          status: 'failed',
+          reason: `its event log reached UNROLL_RUN_MAX_LOG_BYTES = ${this.opts.limits.maxLogBytes} bytes`,
+        });
+        return;
+      }
+      a.logBytes += bytes;
       this.log.steps(id, m.events);
       const last = m.events.findLast((e) => e.kind === 'step');
       if (last) a.step = last.step + 1;

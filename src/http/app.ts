@@ -38,6 +38,7 @@ import { traceRoutes } from './routes/trace.js';
 import { v2Routes } from './routes/v2.js';
 import { registerSendBudget, SendBudget } from './send-budget.js';
 import type { Services } from './services.js';
+import { closeSockets } from './shutdown.js';
 
 export interface AppDeps {
   db: Db;
@@ -121,10 +122,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   };
   app.decorate('services', services);
   app.addHook('onClose', async () => services.sequences.close());
-  // runs stop (recorded failed) in preClose: every onClose hook, the database's owner's among them, comes after
-  app.addHook('preClose', async () => {
-    await services.runs.close();
-  });
 
   registerRequestMetrics(app, metrics);
   await app.register(helmet, { global: true });
@@ -135,7 +132,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   }
   // before any hook that can refuse a request: its onRequest hook marks upgrade requests, so that a refused
   // upgrade (401, 403) gets its socket closed after the answer instead of left open, holding app.close()
-  await app.register(websocket, { options: { maxPayload: config.UNROLL_WS_MAX_PAYLOAD } });
+  // preClose: sockets first (1001), so a follower that does not read cannot hold the shutdown
+  await app.register(websocket, {
+    options: { maxPayload: config.UNROLL_WS_MAX_PAYLOAD },
+    preClose: async () => closeSockets(app.websocketServer.clients),
+  });
+  // then the runs stop (recorded failed); every onClose hook, the database's owner's among them, comes after
+  app.addHook('preClose', async () => {
+    await services.runs.close();
+  });
   registerOriginCheck(app, config.UNROLL_CORS_ORIGINS);
   registerApiTokens(app, config.UNROLL_API_TOKENS);
   // limits only the routes that ask for one (config.rateLimit): the submissions

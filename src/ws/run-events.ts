@@ -3,7 +3,6 @@
 // fan-out are written in one tick too, so there is no gap; sequence numbers rule out duplicates. Live
 // `step` and `hidden` frames are conflated above the send budget; `status` frames never are.
 import type { WebSocket } from 'ws';
-import type { SendBudget } from '../http/send-budget.js';
 import type { RunManager } from '../training/manager.js';
 import { FrameSender } from './sender.js';
 
@@ -19,9 +18,9 @@ export async function followRun(
   runId: string,
   since: number,
   budget: number,
-  processBudget?: SendBudget,
 ): Promise<void> {
-  const sender = new FrameSender(ws, budget, processBudget);
+  // no send timeout: conflation bounds what a follower that stops reading holds (the budget, one slot per kind)
+  const sender = new FrameSender(ws, budget);
   let lastSeq = 0;
   let detach: (() => void) | null = null;
   let closed = false;

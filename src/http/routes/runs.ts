@@ -117,7 +117,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
     wsHandler: (socket, req) => {
       const { id } = req.params as z.infer<typeof RunParams>;
       const { since } = req.query as z.infer<typeof EventsQuery>;
-      void followRun(socket, runs, id, since ?? -1, config.UNROLL_WS_SEND_BUDGET, services.sendBudget);
+      void followRun(socket, runs, id, since ?? -1, config.UNROLL_WS_SEND_BUDGET);
     },
   });
 };

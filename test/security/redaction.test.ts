@@ -33,7 +33,7 @@ describe('logs and problem bodies', () => {
       },
     });
     app = await buildApp(loadConfig({ UNROLL_API_TOKENS: SECRET }), {
-      db: openDatabase(':memory:'),
+      db: await openDatabase({ dataDir: ':memory:' }),
       pool: null,
       logger: { level: 'trace', stream },
     });

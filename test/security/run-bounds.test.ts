@@ -58,7 +58,7 @@ describe('cancel during the evaluation', () => {
     // the final snapshot (step 1) is recorded just before the evaluation starts
     const events = app.services.runs;
     for (let i = 0; ; i++) {
-      if (events.events(id, 0, 0, 100).some((e) => e.kind === 'hidden')) break;
+      if ((await events.events(id, 0, 0, 100)).some((e) => e.kind === 'hidden')) break;
       if (i > 600) throw new Error('the run never reached its evaluation');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -179,7 +179,7 @@ describe('bodies and logs', () => {
         cb();
       },
     });
-    const db = openDatabase(':memory:');
+    const db = await openDatabase({ dataDir: ':memory:' });
     const app = await buildApp(loadConfig({}), { db, pool: null, logger: { level: 'info', stream } });
     try {
       // no worker pool: /ready is a 503
@@ -190,7 +190,7 @@ describe('bodies and logs', () => {
       expect(JSON.stringify(shed[0])).not.toContain('stack');
     } finally {
       await app.close();
-      db.close();
+      await db.close();
     }
   });
 });

@@ -90,7 +90,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ModelDetail),
       },
     },
-    async (req, reply) => sendDetail(reply, models.get(req.params.id), req.query),
+    async (req, reply) => sendDetail(reply, await models.get(req.params.id), req.query),
   );
   app.put(
     '/v1/models/:id/weights',
@@ -107,7 +107,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ModelDetail),
       },
     },
-    async (req) => detail(models.updateWeights(req.params.id, req.body), req.query),
+    async (req) => detail(await models.updateWeights(req.params.id, req.body), req.query),
   );
   app.delete(
     '/v1/models/:id',
@@ -120,7 +120,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) => {
-      models.delete(req.params.id);
+      await models.delete(req.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -137,7 +137,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ForwardResponse),
       },
     },
-    (req, reply) => compute.run(toTask('forward', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('forward', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/bptt',
@@ -150,7 +151,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(BpttResponse),
       },
     },
-    (req, reply) => compute.run(toTask('bptt', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('bptt', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/jacobian',
@@ -163,7 +165,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(JacobianResponse),
       },
     },
-    (req, reply) => compute.run(toTask('jacobian', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('jacobian', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/gradcheck',
@@ -176,6 +179,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(GradcheckResponse),
       },
     },
-    (req, reply) => compute.run(toTask('gradcheck', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('gradcheck', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
 };

@@ -93,7 +93,7 @@ export const ConfigSchema = z.object({
    * answer that would pass it is a 503 with Retry-After (before the work when its size is known up front);
    * a stream operation is an `error` frame with status 503. One answer alone always fits.
    */
-  UNROLL_SEND_BUDGET_BYTES: int(1024 * 1024).default(256 * 1024 * 1024),
+  UNROLL_SEND_BUDGET_BYTES: int(1024 * 1024).default(128 * 1024 * 1024),
   /**
    * A connection (HTTP or WebSocket) that has unsent bytes and takes none of them for this many
    * milliseconds is closed, and what it held goes back to UNROLL_SEND_BUDGET_BYTES.

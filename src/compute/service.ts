@@ -15,6 +15,9 @@ export interface ComputePool {
   close(): Promise<void>;
 }
 
+/** Reserves the bytes of an answer from the send budget before the work (throws the 503 when they do not fit). */
+export type AnswerHold = (bytes: number, what: string) => void;
+
 export interface ComputeLimits {
   /** Largest cost (see taskCost: the multiply-adds, each step's and element's fixed cost, the encoding). */
   maxCost: number;
@@ -36,9 +39,10 @@ export class ComputeService {
 
   /**
    * Throws 413 naming the limit when the task is too large to start, and 503 when its answer could not be
-   * held now; `held`: the caller has reserved the answer's bytes itself (a stream op).
+   * held now. `held`: true when the caller has reserved the answer's bytes itself (a stream op), or the
+   * function that reserves them for the caller's answer (an HTTP route: held until the answer is sent).
    */
-  admit(task: ComputeTask, held = false): number {
+  admit(task: ComputeTask, held: boolean | AnswerHold = false): number {
     const elements = outputElements(task);
     if (elements > this.limits.maxOutputElements) {
       throw new AppError(
@@ -54,11 +58,16 @@ export class ComputeService {
         `this ${task.op} costs ${cost.toExponential(3)} multiply-adds (B·T·H·(d+H) with B=${B}, T=${T}, d=${d}, H=${task.config.hiddenSize}${task.op === 'forward' || task.op === 'bptt' ? '' : `, times the passes ${task.op} makes`}, plus a fixed cost per timestep, per value and per number of the answer), above UNROLL_MAX_COMPUTE_COST = ${this.limits.maxCost}`,
       );
     }
-    if (!held) this.budget?.check(answerBytes(task), `a ${task.op} answer`);
+    if (typeof held === 'function') held(answerBytes(task), `a ${task.op} answer`);
+    else if (!held) this.budget?.check(answerBytes(task), `a ${task.op} answer`);
     return cost;
   }
 
-  async run<T extends ComputeTask>(task: T, signal?: AbortSignal, held = false): Promise<OutputOf[T['op']]> {
+  async run<T extends ComputeTask>(
+    task: T,
+    signal?: AbortSignal,
+    held: boolean | AnswerHold = false,
+  ): Promise<OutputOf[T['op']]> {
     const cost = this.admit(task, held);
     const t0 = performance.now();
     const inline = !this.pool || cost <= this.limits.inlineCost;

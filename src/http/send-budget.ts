@@ -58,6 +58,17 @@ export class SendBudget {
     };
   }
 
+  /** Takes `bytes` whether they fit or not (an answer admitted earlier on its estimate). */
+  force(bytes: number): () => void {
+    this.heldBytes += bytes;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.heldBytes -= bytes;
+    };
+  }
+
   /** Refuses before any work when an answer of about `bytes` could not be held now. */
   check(bytes: number, what: string): void {
     if (bytes >= COUNTED_ANSWER_BYTES && !this.fits(bytes)) throw this.overloaded(bytes, what);
@@ -108,6 +119,23 @@ export class SendBudget {
   }
 }
 
+const ESTIMATE = Symbol('answer estimate');
+type Held = { [ESTIMATE]?: () => void };
+
+/**
+ * Reserves an answer's estimated bytes for this reply before its work starts, so that concurrent heavy
+ * requests cannot all pass an empty budget and compute answers that would only be shed; the estimate gives
+ * way to the real size when the answer is sent, or goes back if the request fails or the client leaves.
+ */
+export function holdAnswer(budget: SendBudget, reply: FastifyReply): (bytes: number, what: string) => void {
+  return (bytes, what) => {
+    if (bytes < COUNTED_ANSWER_BYTES) return;
+    const release = budget.reserve(bytes, what);
+    (reply.raw as Held)[ESTIMATE] = release;
+    reply.raw.once('close', release);
+  };
+}
+
 function byteLength(payload: unknown): number {
   if (typeof payload === 'string') return Buffer.byteLength(payload);
   if (Buffer.isBuffer(payload)) return payload.length;
@@ -129,10 +157,13 @@ function shed(reply: FastifyReply, err: AppError): string {
 export function registerSendBudget(app: FastifyInstance, budget: SendBudget): void {
   app.addHook('onSend', async (request, reply, payload) => {
     const bytes = byteLength(payload);
+    // an answer admitted with an estimate was counted before its work: its real size now takes that place
+    const estimate = (reply.raw as Held)[ESTIMATE];
+    estimate?.();
     if (bytes < COUNTED_ANSWER_BYTES) return payload;
     let release: () => void;
     try {
-      release = budget.reserve(bytes, 'this answer');
+      release = estimate ? budget.force(bytes) : budget.reserve(bytes, 'this answer');
     } catch (err) {
       request.log.warn({ bytes, held: budget.held }, 'answer shed: the send budget is spent');
       return shed(reply, err as AppError);

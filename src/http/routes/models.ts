@@ -27,6 +27,7 @@ import {
 } from '../../schemas/models.js';
 import { Problem, withProblems } from '../../schemas/problem.js';
 import { jsonWithTensors, numbersIn, STREAM_MIN_NUMBERS } from '../json-stream.js';
+import { holdAnswer } from '../send-budget.js';
 import type { Services } from '../services.js';
 import { clientGone } from '../signal.js';
 
@@ -43,6 +44,7 @@ function sendDetail(reply: FastifyReply, m: StoredModel, q?: LayoutQuery) {
 
 export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { models, compute } = services;
+  const hold = (r: FastifyReply) => holdAnswer(services.sendBudget, r);
   const tags = ['models'];
   const params = ModelParams;
 
@@ -138,7 +140,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) =>
-      compute.run(toTask('forward', await models.get(req.params.id), req.body, true), clientGone(reply)),
+      compute.run(toTask('forward', await models.get(req.params.id), req.body, true), clientGone(reply), hold(reply)),
   );
   app.post(
     '/v1/models/:id/bptt',
@@ -152,7 +154,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) =>
-      compute.run(toTask('bptt', await models.get(req.params.id), req.body, true), clientGone(reply)),
+      compute.run(toTask('bptt', await models.get(req.params.id), req.body, true), clientGone(reply), hold(reply)),
   );
   app.post(
     '/v1/models/:id/jacobian',
@@ -166,7 +168,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) =>
-      compute.run(toTask('jacobian', await models.get(req.params.id), req.body, true), clientGone(reply)),
+      compute.run(toTask('jacobian', await models.get(req.params.id), req.body, true), clientGone(reply), hold(reply)),
   );
   app.post(
     '/v1/models/:id/gradcheck',
@@ -180,6 +182,6 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) =>
-      compute.run(toTask('gradcheck', await models.get(req.params.id), req.body, true), clientGone(reply)),
+      compute.run(toTask('gradcheck', await models.get(req.params.id), req.body, true), clientGone(reply), hold(reply)),
   );
 };

@@ -5,7 +5,7 @@
 // wait for the client to read instead.
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import type { SendBudget } from '../http/send-budget.js';
+import type { SendBudget } from '../compute/send-budget.js';
 
 interface Slot {
   text: string;

@@ -5,12 +5,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { ModelService } from '../compute/models.js';
+import type { SendBudget } from '../compute/send-budget.js';
 import type { SequenceService } from '../compute/sequences.js';
 import type { ComputeService } from '../compute/service.js';
 import { CancelledError } from '../core/errors.js';
 import { AppError } from '../errors.js';
-import { errorToProblem, toIssues } from '../http/errors.js';
-import type { SendBudget } from '../http/send-budget.js';
+import { errorToProblem, toIssues } from '../problems.js';
 import { StreamRequest } from '../schemas/stream.js';
 import { FrameSender } from './sender.js';
 import { type OpContext, STREAM_OPS } from './stream-ops.js';

@@ -1,13 +1,18 @@
 // Issue 12, item 3: work that admission did not count. A long thin sequence costs its timesteps (so it goes
 // to the pool, or is refused), a model at the parameter cap is drawn and encoded a slice per event-loop turn
 // (its JSON streamed as the client reads), and a run's long log is deleted a slice per turn.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { taskCost } from '../../src/compute/cost.js';
+import type { ComputePool } from '../../src/compute/service.js';
 import type { ComputeTask } from '../../src/compute/tasks.js';
 import { initParams, initParamsStepwise } from '../../src/core/init.js';
 import { PARAM_OF, WEIGHT_KEYS } from '../../src/core/model.js';
 import { toNested } from '../../src/core/tensor.js';
+import { openDatabase } from '../../src/db/open.js';
 import { RunsRepo } from '../../src/db/runs.repo.js';
 import { DELETE_SLICE } from '../../src/training/manager.js';
 import { testApp } from '../helpers/app.js';
@@ -37,7 +42,7 @@ describe('the admission cost', () => {
 
   it('sends a long thin BPTT to the worker pool instead of the event loop, and refuses T = 10⁶', async () => {
     app = await testApp({ poolThreads: 1 });
-    const pool = app.services.pool!;
+    const pool = (app.services.compute as unknown as { pool: ComputePool }).pool;
     const run = vi.spyOn(pool, 'run');
     const x = (T: number) => [Array.from({ length: T }, () => [0])];
     const r = await app.inject({
@@ -94,7 +99,8 @@ describe('a model at the parameter cap', () => {
 
 describe('DELETE of a run with a long log', () => {
   it('deletes the log a slice per event-loop turn: other requests are answered meanwhile', async () => {
-    app = await testApp();
+    const dataDir = mkdtempSync(join(tmpdir(), 'unroll-security-delete-'));
+    app = await testApp({ dataDir });
     const created = await app.inject({
       method: 'POST',
       url: '/v1/runs',
@@ -106,7 +112,9 @@ describe('DELETE of a run with a long log', () => {
       if (['succeeded', 'failed'].includes(r.json().status)) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const repo = new RunsRepo(app.services.db);
+    // a second connection to the same file writes the long log
+    const db = await openDatabase({ dataDir });
+    const repo = new RunsRepo(db);
     const n = DELETE_SLICE * 10;
     let seq = await repo.lastSeq(id);
     const frame = JSON.stringify({ event: 'step', step: 0 });
@@ -133,5 +141,7 @@ describe('DELETE of a run with a long log', () => {
     expect(slices.mock.calls.length).toBeGreaterThanOrEqual(11);
     expect(await repo.events(id, 0, -1, 10)).toHaveLength(0);
     expect((await app.inject({ url: `/v1/runs/${id}` })).statusCode).toBe(404);
+    await db.close();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 });

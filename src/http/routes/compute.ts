@@ -14,8 +14,8 @@ import {
   JacobianResponse,
 } from '../../schemas/compute.js';
 import { withProblems } from '../../schemas/problem.js';
+import type { Services } from '../../services.js';
 import { holdAnswer } from '../send-budget.js';
-import type { Services } from '../services.js';
 import { clientGone } from '../signal.js';
 
 export const computeRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {

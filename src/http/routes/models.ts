@@ -25,10 +25,10 @@ import {
   ModelParams,
   ModelSummary,
 } from '../../schemas/models.js';
-import { Problem, withProblems } from '../../schemas/problem.js';
+import { DELETED, withProblems } from '../../schemas/problem.js';
+import type { Services } from '../../services.js';
 import { jsonWithTensors, numbersIn, STREAM_MIN_NUMBERS } from '../json-stream.js';
 import { holdAnswer } from '../send-budget.js';
-import type { Services } from '../services.js';
 import { clientGone } from '../signal.js';
 
 const summary = ({ params: _, ...s }: StoredModel) => s;
@@ -118,7 +118,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         tags,
         summary: 'Delete a stored model',
         params,
-        response: { 204: z.null().meta({ description: 'deleted' }), '4xx': Problem, '5xx': Problem },
+        response: DELETED,
       },
     },
     async (req, reply) => {

@@ -73,10 +73,15 @@ export const ConfigSchema = z.object({
   /**
    * Bearer tokens (comma-separated) every route needs unless it is declared public (/health, /ready, /metrics,
    * /problems, /docs, /openapi.json, the page, /v2/health/*; the grading routes check their own tokens);
-   * ?access_token= works where headers cannot be set. Unset: open access.
+   * ?access_token= works where headers cannot be set (it is redacted from every logged or echoed URL).
+   * A /v2 sequence then belongs to the token that started it. Unset: open access.
    */
   UNROLL_API_TOKENS: list,
-  /** Allowed CORS origins (comma-separated, or * for any); unset means no CORS headers. */
+  /**
+   * Allowed CORS origins (comma-separated, or * for any); unset means no CORS headers. The same list (with
+   * the server's own origin, and clients that send no Origin) may open WebSockets; any other page's upgrade
+   * is a 403.
+   */
   UNROLL_CORS_ORIGINS: list,
   /** Live stateful sequences (/v2 sequence_id) this instance holds at once; a new one beyond is a 503. */
   UNROLL_MAX_SEQUENCES: int(1).default(1024),
@@ -107,8 +112,9 @@ export const ConfigSchema = z.object({
    */
   UNROLL_SEND_BUDGET_BYTES: int(1024 * 1024).default(128 * 1024 * 1024),
   /**
-   * A connection (HTTP or WebSocket) that has unsent bytes and takes none of them for this many
-   * milliseconds is closed, and what it held goes back to UNROLL_SEND_BUDGET_BYTES.
+   * A connection that has unsent bytes and takes none of them for this many milliseconds is closed (an
+   * HTTP answer, a /v1/stream socket; run followers are conflated instead), and what it held goes back to
+   * UNROLL_SEND_BUDGET_BYTES.
    */
   UNROLL_SEND_TIMEOUT_MS: int(100).default(30_000),
   /** Largest WebSocket message a client may send; a larger one closes the socket with 1009 (message too big). */

@@ -6,6 +6,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { InferenceService } from './compute/inference.js';
 import { ModelService } from './compute/models.js';
 import { Readiness } from './compute/readiness.js';
+import { SendBudget } from './compute/send-budget.js';
 import { SequenceStore } from './compute/sequence-store.js';
 import { SequenceService } from './compute/sequences.js';
 import { type ComputePool, ComputeService } from './compute/service.js';
@@ -43,6 +44,8 @@ export interface ServiceDeps {
 export interface Services {
   config: Config;
   metrics: Metrics;
+  /** Bytes held for answers clients have not read yet, across every connection (UNROLL_SEND_BUDGET_BYTES). */
+  sendBudget: SendBudget;
   /** Whether the process can serve: GET /ready and GET /v2/health/ready. */
   readiness: Readiness;
   compute: ComputeService;
@@ -68,6 +71,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     kernels: kernels.name,
   });
 
+  const sendBudget = new SendBudget(config.UNROLL_SEND_BUDGET_BYTES, config.UNROLL_SEND_TIMEOUT_MS);
   const compute = new ComputeService(
     {
       maxCost: config.UNROLL_MAX_COMPUTE_COST,
@@ -77,6 +81,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     pool,
     kernels,
     metrics.observeCompute,
+    sendBudget,
   );
   const modelsRepo = new ModelsRepo(db);
   const models = new ModelService(modelsRepo, config.UNROLL_MAX_PARAMS);
@@ -85,6 +90,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     maxSequences: config.UNROLL_MAX_SEQUENCES,
     idleMs: config.UNROLL_SEQUENCE_IDLE_SECONDS * 1000,
     maxBytes: config.UNROLL_SEQUENCE_MAX_BYTES,
+    maxPerOwner: config.UNROLL_MAX_SEQUENCES_PER_TOKEN,
   });
   store.startSweeper();
   registerSequenceMetrics(metrics.registry, store);
@@ -116,6 +122,8 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       limits: {
         maxSteps: config.UNROLL_RUN_MAX_STEPS,
         maxCost: config.UNROLL_MAX_COMPUTE_COST,
+        maxRunCost: config.UNROLL_RUN_MAX_COST,
+        maxLogBytes: config.UNROLL_RUN_MAX_LOG_BYTES,
         maxParams: config.UNROLL_MAX_PARAMS,
         maxOutputElements: config.UNROLL_MAX_OUTPUT_ELEMENTS,
         hiddenEvery: config.UNROLL_RUN_HIDDEN_EVERY,
@@ -130,6 +138,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
   return {
     config,
     metrics,
+    sendBudget,
     readiness,
     compute,
     models,

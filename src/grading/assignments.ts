@@ -2,7 +2,8 @@
 import { toElmanConfig } from '../compute/models.js';
 import { jacobianSize } from '../core/jacobian.js';
 import { forwardCost } from '../core/model.js';
-import type { CreateAssignmentBody, PRESET_NAMES } from '../schemas/grading.js';
+import type { CreateAssignmentBody, PRESET_NAMES, QuestionInput } from '../schemas/grading.js';
+import type { CourseRules } from '../schemas/rules.js';
 import { DEFAULT_ATOL, DEFAULT_RTOL } from './check.js';
 import type { QuestionSpec } from './grade.js';
 import type { ProblemSpec } from './problems.js';
@@ -13,6 +14,8 @@ export interface AssignmentSpec extends ProblemSpec {
   title: string;
   preset: PresetName | null;
   questions: QuestionSpec[];
+  /** Absent in assignments stored before course rules existed: DEFAULT_RULES. */
+  rules?: CourseRules;
 }
 
 const DEFAULT_POINTS = 1;
@@ -62,17 +65,19 @@ export function resolveSpec(body: CreateAssignmentBody): AssignmentSpec {
     batch: body.batch ?? base!.batch,
     steps: body.steps ?? base!.steps,
     zeroBias: body.zeroBias ?? base?.zeroBias ?? false,
-    questions: body.questions
-      ? body.questions.map((x) => ({
-          id: x.id,
-          quantity: x.quantity,
-          points: x.points ?? DEFAULT_POINTS,
-          rtol: x.rtol ?? DEFAULT_RTOL,
-          atol: x.atol ?? DEFAULT_ATOL,
-        }))
-      : base!.questions,
+    questions: body.questions ? resolveQuestions(body.questions) : base!.questions,
   };
 }
+
+export const resolveQuestions = (questions: readonly QuestionInput[]): QuestionSpec[] =>
+  questions.map((x) => ({
+    id: x.id,
+    quantity: x.quantity,
+    points: x.points ?? DEFAULT_POINTS,
+    rtol: x.rtol ?? DEFAULT_RTOL,
+    atol: x.atol ?? DEFAULT_ATOL,
+    ...(x.partial ? { partial: true } : {}),
+  }));
 
 /**
  * Multiply-adds of the reference values, in the compute cap's unit: one BPTT, B·T·H·(d+H), plus the

@@ -14,8 +14,10 @@ import type { Config } from '../config.js';
 import type { Kernels } from '../core/kernels.js';
 import { jsKernels } from '../core/kernels-js.js';
 import { GradingRepo } from '../db/grading.repo.js';
+import { GradingCourseRepo } from '../db/grading-course.repo.js';
 import { ModelsRepo } from '../db/models.repo.js';
 import type { Db } from '../db/open.js';
+import { CourseService } from '../grading/course.js';
 import { loadServerSecret } from '../grading/secret.js';
 import { GradingService } from '../grading/service.js';
 import { createRunManager } from '../training/index.js';
@@ -26,6 +28,7 @@ import { createMetrics, registerRequestMetrics } from './metrics.js';
 import { computeRoutes } from './routes/compute.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { gradingRoutes } from './routes/grading.js';
+import { gradingCourseRoutes } from './routes/grading-course.js';
 import { modelRoutes } from './routes/models.js';
 import { opsRoutes } from './routes/ops.js';
 import { runRoutes } from './routes/runs.js';
@@ -41,6 +44,8 @@ export interface AppDeps {
   kernels?: Kernels;
   /** pino options, or false for none (tests). */
   logger?: boolean | Record<string, unknown>;
+  /** The clock grading's course rules read (due dates, release); tests pass a fake one. */
+  now?: () => Date;
 }
 
 declare module 'fastify' {
@@ -78,6 +83,19 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     metrics.observeCompute,
   );
   const models = new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS);
+  const courseRepo = new GradingCourseRepo(deps.db);
+  const grading = new GradingService(
+    new GradingRepo(deps.db),
+    courseRepo,
+    loadServerSecret(deps.db),
+    {
+      maxCost: config.UNROLL_GRADING_MAX_COST,
+      maxParams: config.UNROLL_MAX_PARAMS,
+      instructorTokens: config.UNROLL_INSTRUCTOR_TOKENS,
+    },
+    metrics.registry,
+    deps.now,
+  );
   const services: Services = {
     config,
     db: deps.db,
@@ -88,16 +106,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     runs: createRunManager(config, deps.db, models, app.log, metrics.registry),
     kernelsName: kernels.name,
     sequences: SequenceService.fromConfig(config, compute),
-    grading: new GradingService(
-      new GradingRepo(deps.db),
-      loadServerSecret(deps.db),
-      {
-        maxCost: config.UNROLL_GRADING_MAX_COST,
-        maxParams: config.UNROLL_MAX_PARAMS,
-        instructorTokens: config.UNROLL_INSTRUCTOR_TOKENS,
-      },
-      metrics.registry,
-    ),
+    grading,
+    course: new CourseService(grading, courseRepo),
   };
   app.decorate('services', services);
   app.addHook('onClose', async () => services.sequences.close());
@@ -124,6 +134,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(modelRoutes, { services });
   await app.register(v2Routes, { services, prefix: '/v2' });
   await app.register(gradingRoutes, { services });
+  await app.register(gradingCourseRoutes, { services });
   await app.register(traceRoutes, { services });
   await app.register(streamRoutes, { services });
   await app.register(runRoutes, { services });

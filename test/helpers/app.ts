@@ -12,6 +12,8 @@ export interface TestAppOptions {
   dataDir?: string;
   /** Start a real worker pool (piscina) of this many threads. */
   poolThreads?: number;
+  /** The clock grading's course rules read. */
+  now?: () => Date;
 }
 
 export async function testApp(opts: TestAppOptions = {}): Promise<FastifyInstance> {
@@ -20,7 +22,7 @@ export async function testApp(opts: TestAppOptions = {}): Promise<FastifyInstanc
   const pool = opts.poolThreads
     ? createComputePool({ threads: opts.poolThreads, maxQueue: config.UNROLL_POOL_MAX_QUEUE })
     : null;
-  const app = await buildApp(config, { db, pool, logger: false });
+  const app = await buildApp(config, { db, pool, logger: false, now: opts.now });
   app.addHook('onClose', async () => {
     await pool?.close();
     db.close();

@@ -155,7 +155,7 @@ export const gradingRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       },
     },
     async (req, reply) => {
-      const r = grading.export(bearerToken(req), req.params.id, req.query);
+      const r = await grading.export(bearerToken(req), req.params.id, req.query);
       if (r.kind === 'json') return r.body;
       return reply
         .type('text/csv; charset=utf-8')

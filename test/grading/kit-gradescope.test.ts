@@ -1,11 +1,15 @@
 // The Gradescope kit run as Gradescope runs it: /autograder's layout in a temp dir (source/ as
 // make_autograder.sh zips it, submission/myrnn.py, submission_metadata.json), Debian's python3 with
 // python3-torch, against a live server. Skipped (never passed) when /usr/bin/python3 cannot import torch.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp } from '../helpers/app.js';
 import { gradingClient, TEACHER } from '../helpers/grading-http.js';
-import { HAS_TORCH, KIT_QUESTIONS, type KitRun, listen, runGradescope } from '../helpers/kits.js';
+import { GRADESCOPE_SOURCE, HAS_TORCH, KIT_QUESTIONS, type KitRun, listen, runGradescope } from '../helpers/kits.js';
 
 const FULL = 10;
 const FIXTURES = [
@@ -169,5 +173,25 @@ describe.skipIf(!HAS_TORCH)('the Gradescope kit without a server or settings', (
     expect(r.results.output).toContain('the grading server http://127.0.0.1:9 could not be reached');
     const none = await runGradescope('corrected.py', 'a@u.edu', {});
     expect(none.results.output).toContain('set UNROLL_URL, UNROLL_ASSIGNMENT, UNROLL_TOKEN');
+  });
+});
+
+describe('make_autograder.sh', () => {
+  it('zips what Gradescope needs at the zip’s root: the files the tests lay out in source/, and unroll.env', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'unroll-zip-'));
+    writeFileSync(join(dir, 'unroll.env'), 'UNROLL_URL=http://x\nUNROLL_ASSIGNMENT=a\nUNROLL_TOKEN=t\n');
+    const script = join(import.meta.dirname, '../../integrations/gradescope/make_autograder.sh');
+    const made = spawnSync('bash', [script, join(dir, 'unroll.env'), join(dir, 'ag.zip')], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const list = spawnSync('python3', ['-m', 'zipfile', '-l', join(dir, 'ag.zip')], { encoding: 'utf8' }).stdout;
+    const names = list
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(/\s+/)[0])
+      .filter(Boolean)
+      .sort();
+    expect(names).toEqual([...GRADESCOPE_SOURCE.map((f) => f.split('/').at(-1)!), 'unroll.env'].sort());
+    const bad = spawnSync('bash', [script, join(dir, 'missing.env')], { encoding: 'utf8' });
+    expect(bad.status).not.toBe(0);
   });
 });

@@ -61,6 +61,10 @@ class KitError(Exception):
     """A problem of the setup or the server: shown to the student as one sentence, with no score."""
 
 
+class RulesRefusal(KitError):
+    """The course rules refused the submission (attempt limit 409, deadline 403): the student's, not the setup's."""
+
+
 def call(cfg, method, path, body=None):
     req = urllib.request.Request(
         cfg["UNROLL_URL"] + path,
@@ -76,6 +80,8 @@ def call(cfg, method, path, body=None):
             detail = json.loads(e.read().decode()).get("detail", "")
         except Exception:
             detail = ""
+        if method == "POST" and e.code in (403, 409):
+            raise RulesRefusal(detail or e.reason) from None
         raise KitError("unroll answered %d: %s" % (e.code, detail or e.reason)) from None
     except (urllib.error.URLError, OSError) as e:
         raise KitError("the grading server %s could not be reached (%s)" % (cfg["UNROLL_URL"], e)) from None
@@ -554,8 +560,10 @@ def gradescope(root):
             extra.append({"name": "What your code does differently from the sheet", "score": 0, "max_score": 0, "status": "failed", "output": findings_text(kit), "tags": [f["id"] for f in kit["findings"]], "visibility": vis})
         results["tests"] = extra + results.get("tests", [])
         results["output"] = "\n\n".join(x for x in (code_summary(kit), findings_text(kit), results.get("output", "")) if x)
+    except RulesRefusal as e:
+        results = {"score": 0, "output": "unroll did not take this submission: %s." % e, "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
     except KitError as e:
-        results = {"score": 0, "output": "The autograder could not grade this submission: %s. Your instructor has been told nothing automatically: tell them, and resubmit later." % e, "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
+        results = {"score": 0, "output": "The autograder could not grade this submission: %s. Tell your instructor, and resubmit later." % e, "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
     write(os.path.join(results_dir, "results.json"), results)
 
 
@@ -584,6 +592,8 @@ def prairielearn(root):
         results["message"] = "\n".join(x for x in (code_summary(kit), findings_text(kit), results.get("message", "")) if x)
         if kit.get("error") and "format_errors" in results:
             results["format_errors"] = [kit["error"]["message"]]
+    except RulesRefusal as e:
+        results = {"gradable": False, "format_errors": ["unroll did not take this submission: %s." % e], "message": str(e)}
     except KitError as e:
         results = {"gradable": False, "format_errors": ["The autograder could not grade this submission: %s." % e], "message": str(e)}
     write(os.path.join(results_dir, "results.json"), results)

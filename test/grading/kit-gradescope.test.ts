@@ -27,6 +27,7 @@ const KIT_ENV = { UNROLL_KIT_TIMEOUT: '10' };
 let app: FastifyInstance;
 const runs: Record<string, KitRun> = {};
 let hidden: KitRun;
+let refused: KitRun;
 
 async function inBatches<T>(items: T[], n: number, f: (x: T) => Promise<void>) {
   for (let i = 0; i < items.length; i += n) await Promise.all(items.slice(i, i + n).map(f));
@@ -48,6 +49,13 @@ describe.skipIf(!HAS_TORCH)('the Gradescope kit (run_autograder)', () => {
         rules: { dueAt: '2099-01-01T00:00:00Z', release: 'after_due_date', attempts: 3 },
       })
     ).json().id;
+    const closed = (await client.create({ preset: 'sheet-ex2', rules: { dueAt: '2020-01-01T00:00:00Z' } })).json().id;
+    refused = await runGradescope(
+      'corrected.py',
+      'tardy@u.edu',
+      { ...settings, UNROLL_ASSIGNMENT: closed },
+      { extraEnv: KIT_ENV },
+    );
     await inBatches(FIXTURES, 3, async (f) => {
       runs[f] = await runGradescope(f, `${f.replace('.py', '').replaceAll('_', '-')}@u.edu`, settings, {
         extraEnv: KIT_ENV,
@@ -142,6 +150,13 @@ describe.skipIf(!HAS_TORCH)('the Gradescope kit (run_autograder)', () => {
     expect(hidden.results.output).toContain('hidden until the due date 2099-01-01T00:00:00.000Z');
     expect(hidden.results.extra_data.rules).toMatchObject({ attempt: 1, attempts: 3, release: 'after_due_date' });
     expect(hidden.results.score).toBe(5);
+  });
+
+  it('a submission the rules refuse (past the deadline): the reason, in a sentence', () => {
+    expect(refused.results).toMatchObject({ score: 0, tests: [] });
+    expect(refused.results.output).toBe(
+      'unroll did not take this submission: the due date 2020-01-01T00:00:00.000Z has passed and this assignment takes no late submissions.',
+    );
   });
 
   it('the gradebook holds each student’s submission under their Gradescope email', async () => {

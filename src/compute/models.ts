@@ -12,7 +12,8 @@ import {
 import type { ModelSummary, ModelsRepo, StoredModel } from '../db/models.repo.js';
 import { AppError } from '../errors.js';
 import { type InlineModel, type ModelConfig, type Weights, weightIssues } from '../schemas/model.js';
-import { Tensor } from '../schemas/tensor.js';
+import { type Layout, torchStateDict } from '../schemas/state-dict.js';
+import { Tensor, type TensorData } from '../schemas/tensor.js';
 
 export function toElmanConfig(c: ModelConfig): ElmanConfig {
   return {
@@ -38,6 +39,15 @@ export function paramsFromWeights(w: Weights): Params {
 export function weightsOf(config: ElmanConfig, p: Params): Weights {
   const shapes = weightShapes(config);
   return Object.fromEntries(WEIGHT_KEYS.map((k) => [k, new Tensor(p[PARAM_OF[k]], shapes[k])])) as Weights;
+}
+
+/** The weights in the layout a reader asked for: myRNN's keys, or torch.nn.RNN + nn.Linear's. */
+export function stateDictOf(
+  config: ElmanConfig,
+  p: Params,
+  q: { layout: Layout; rnn: string; head: string } = { layout: 'myRNN', rnn: 'rnn', head: 'fc' },
+): Record<string, TensorData> {
+  return q.layout === 'torch.nn.RNN' ? torchStateDict(weightShapes(config), p, q) : weightsOf(config, p);
 }
 
 export function checkModelSize(config: ElmanConfig, maxParams: number): void {

@@ -4,11 +4,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { Counter, Histogram } from 'prom-client';
-import { checkModelSize, weightsOf } from '../compute/models.js';
+import { checkModelSize, stateDictOf } from '../compute/models.js';
 import type { GradingRepo, StoredAssignment } from '../db/grading.repo.js';
 import type { GradingCourseRepo } from '../db/grading-course.repo.js';
 import { AppError, RequestValidationError } from '../errors.js';
 import type { Assignment, CreateAssignmentBody, ExportQuery, SubmissionBody } from '../schemas/grading.js';
+import type { LayoutQuery } from '../schemas/models.js';
 import type { GradeReport, WithheldReport } from '../schemas/reports.js';
 import type { CourseRules } from '../schemas/rules.js';
 import { Tensor } from '../schemas/tensor.js';
@@ -143,7 +144,7 @@ export class GradingService {
   }
 
   /** A student's numbers and token: for an instructor, or for that student (with their token). */
-  async problem(token: string | undefined, id: string, student: string) {
+  async problem(token: string | undefined, id: string, student: string, layout?: LayoutQuery) {
     this.access.require(token, 'an instructor token or the student’s own token');
     const a = this.find(id);
     const { version } = await this.gate(token, a, student);
@@ -154,7 +155,7 @@ export class GradingService {
       student,
       token: this.access.token(a.id, student, version),
       problem: {
-        model: { config, weights: weightsOf(config, p.model.params) },
+        model: { config, weights: stateDictOf(config, p.model.params, layout) },
         x: new Tensor(p.x, [p.B, p.T, config.inputSize]),
         targets: new Tensor(p.targets, config.readout === 'all' ? [p.B, p.T] : [p.B]),
       },

@@ -17,6 +17,7 @@ import {
   SubmissionList,
   SubmissionParams,
 } from '../../schemas/grading.js';
+import { LayoutQuery } from '../../schemas/models.js';
 import { Problem, withProblems } from '../../schemas/problem.js';
 import { AnyReport } from '../../schemas/reports.js';
 import { bearerToken } from '../auth.js';
@@ -102,10 +103,11 @@ export const gradingRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
         security,
         summary: "A student's own problem (weights, x, targets) and submission token: instructor, or that student",
         params: ProblemParams,
+        querystring: LayoutQuery,
         response: withProblems(ProblemResponse),
       },
     },
-    async (req) => grading.problem(bearerToken(req), req.params.id, req.params.student),
+    async (req) => grading.problem(bearerToken(req), req.params.id, req.params.student, req.query),
   );
   app.post(
     '/v1/assignments/:id/submissions',

@@ -15,6 +15,7 @@ Only the standard library and torch. The child mode (--child WORKDIR) is interna
 import ast
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +35,7 @@ EXCERPT = 2000  # characters of the student's prints shown back
 MAX_JACOBIAN_ROWS = 20000  # backward passes a jacobian.* question may take
 HTTP_TIMEOUT_S = 60
 POLL_S = 0.05
+NOBODY = 65534
 
 
 # ---------------------------------------------------------------- settings and the server
@@ -43,6 +45,8 @@ def settings(env_file):
     """UNROLL_URL, UNROLL_ASSIGNMENT, UNROLL_TOKEN from the environment, else from a KEY=value file."""
     found = {}
     if os.path.isfile(env_file):
+        if os.geteuid() == 0:
+            os.chmod(env_file, 0o600)  # the student's code runs as nobody: it must not read the token
         with open(env_file, encoding="utf-8") as f:
             for line in f:
                 line = line.strip()
@@ -90,21 +94,51 @@ def call(cfg, method, path, body=None):
 # ---------------------------------------------------------------- running the student's code
 
 
+def unprivileged():
+    """(uid, gid) to run the student's code as when the kit runs as root (both platforms do), else None."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        import pwd
+
+        p = pwd.getpwnam("nobody")
+        return p.pw_uid, p.pw_gid
+    except KeyError:
+        return NOBODY, NOBODY
+
+
 def run_student(code_path, problem):
-    """Runs the child on the problem; returns its result dict (answers, error, findings, output excerpt)."""
+    """Runs the child on the problem; returns its result dict (answers, error, findings, output excerpt).
+
+    The student's code gets a copy of the submission and of this file in a fresh directory, an environment
+    without the kit's settings, and (as root) the user nobody, so it can read neither the instructor token
+    nor unroll.env (0600, root's)."""
     work = tempfile.mkdtemp(prefix="unroll-kit-")
+    submission = os.path.join(work, "submission")
+    shutil.copytree(os.path.dirname(code_path), submission)
+    kit = os.path.join(work, "unroll_kit.py")
+    shutil.copyfile(os.path.abspath(__file__), kit)
+    student = {k: v for k, v in problem.items() if k != "token"}
     with open(os.path.join(work, "problem.json"), "w") as f:
-        json.dump({"code": code_path, **problem}, f)
+        json.dump({"code": os.path.join(submission, os.path.basename(code_path)), **student}, f)
     out_path = os.path.join(work, "output.txt")
     ready = os.path.join(work, "ready")
+    user = unprivileged()
+    if user:
+        for d, dirs, files in os.walk(work):
+            for name in [d] + [os.path.join(d, x) for x in dirs + files]:
+                os.chown(name, *user)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": work, "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1"}
     with open(out_path, "wb") as out:
         child = subprocess.Popen(
-            [sys.executable, "-I", os.path.abspath(__file__), "--child", work],
+            [sys.executable, "-I", kit, "--child", work],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            cwd=os.path.dirname(code_path),
+            cwd=submission,
+            env=env,
             start_new_session=True,  # its own process group: a timeout kills whatever it started
+            **({"user": user[0], "group": user[1], "extra_groups": []} if user else {}),
         )
         started = time.monotonic()
         student_since = None
@@ -123,6 +157,14 @@ def run_student(code_path, problem):
             if stop:
                 kill(child)
                 break
+    try:
+        return collect(work, out_path, stop, child.returncode, code_path)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def collect(work, out_path, stop, returncode, code_path):
+    """The child's result, or what stopped it, with an excerpt of what it printed."""
     excerpt = read_excerpt(out_path)
     result_path = os.path.join(work, "result.json")
     if stop:
@@ -135,7 +177,7 @@ def run_student(code_path, problem):
     if not os.path.exists(result_path):
         return {
             "answers": {},
-            "error": {"message": "Your code stopped the grader's Python process (exit status %s) before it finished." % child.returncode},
+            "error": {"message": "Your code stopped the grader's Python process (exit status %s) before it finished." % returncode},
             "findings": static_findings(code_path),
             "output": excerpt,
         }

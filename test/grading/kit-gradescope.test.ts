@@ -21,6 +21,7 @@ const FIXTURES = [
   'loops.py',
   'prints.py',
   'transposed.py',
+  'snoops.py',
 ];
 const KIT_ENV = { UNROLL_KIT_TIMEOUT: '10' };
 
@@ -141,6 +142,15 @@ describe.skipIf(!HAS_TORCH)('the Gradescope kit (run_autograder)', () => {
     expect(test(r, 'y (y)').output).toContain('has shape (3, 5), but y has shape (5, 3)');
     expect(test(r, 'loss').output).toContain('need y of shape (5, 3), and your y has shape (3, 5)');
     expect(test(r, 'h (h)').status).toBe('passed');
+  });
+
+  it('the student’s code sees neither the instructor token nor unroll.env (a clean environment, the user nobody)', () => {
+    const r = runs['snoops.py'];
+    expect(r.results.score).toBe(FULL);
+    const printed = test(r, 'myRNN runs').output as string;
+    expect(printed).toContain('env HOME');
+    expect(JSON.stringify(r.results)).not.toContain(TEACHER);
+    expect(printed).not.toContain('UNROLL_');
   });
 
   it('course rules reach Gradescope’s own fields: visibility after_due_date, attempt n of m in output and extra_data', () => {

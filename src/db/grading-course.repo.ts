@@ -1,9 +1,10 @@
 // The course side of grading: rosters, token versions, the rules stored in an assignment's spec, and
-// regrades (a submission's report replaced, the old one kept in the history). Async like the other
-// repositories' interface, so the same calls serve the PostgreSQL implementation.
+// regrades (a submission's report replaced, the old one kept in the history), over SQLite or PostgreSQL.
+import type { Kysely } from 'kysely';
 import type { AssignmentSpec } from '../grading/assignments.js';
 import type { GradeReport } from '../schemas/reports.js';
 import type { Db } from './open.js';
+import type { Schema } from './schema.js';
 
 export interface RosterEntry {
   student: string;
@@ -26,114 +27,148 @@ export interface RegradeRecord {
 }
 
 export class GradingCourseRepo {
-  constructor(private readonly db: Db) {}
+  private readonly db: Kysely<Schema>;
+
+  constructor(db: Db) {
+    this.db = db.kysely;
+  }
 
   async updateSpec(id: string, spec: AssignmentSpec): Promise<void> {
-    this.db
-      .prepare('UPDATE assignments SET title = ?, spec = ? WHERE id = ?')
-      .run(spec.title, JSON.stringify(spec), id);
+    await this.db
+      .updateTable('assignments')
+      .set({ title: spec.title, spec: JSON.stringify(spec) })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Adds or updates roster entries (names and emails replaced, token versions kept). */
   async enroll(assignment: string, entries: readonly RosterEntry[]): Promise<void> {
-    const upsert = this.db.prepare(
-      `INSERT INTO roster (assignment_id, student, name, email, enrolled) VALUES (?, ?, ?, ?, 1)
-       ON CONFLICT (assignment_id, student) DO UPDATE SET name = excluded.name, email = excluded.email, enrolled = 1`,
-    );
-    this.db.transaction(() => {
-      for (const e of entries) upsert.run(assignment, e.student, e.name, e.email);
-    })();
+    if (!entries.length) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const e of entries)
+        await trx
+          .insertInto('roster')
+          .values({ assignment_id: assignment, student: e.student, name: e.name, email: e.email, enrolled: 1 })
+          .onConflict((oc) =>
+            oc.columns(['assignment_id', 'student']).doUpdateSet({ name: e.name, email: e.email, enrolled: 1 }),
+          )
+          .execute();
+    });
   }
 
   async roster(assignment: string): Promise<(RosterEntry & { tokenVersion: number })[]> {
-    return this.db
-      .prepare<[string], { student: string; name: string | null; email: string | null; token_version: number }>(
-        'SELECT student, name, email, token_version FROM roster WHERE assignment_id = ? AND enrolled = 1 ORDER BY student',
-      )
-      .all(assignment)
-      .map((r) => ({ student: r.student, name: r.name, email: r.email, tokenVersion: r.token_version }));
+    const rows = await this.db
+      .selectFrom('roster')
+      .select(['student', 'name', 'email', 'token_version'])
+      .where('assignment_id', '=', assignment)
+      .where('enrolled', '=', 1)
+      .orderBy('student')
+      .execute();
+    return rows.map((r) => ({ student: r.student, name: r.name, email: r.email, tokenVersion: r.token_version }));
   }
 
   async hasRoster(assignment: string): Promise<boolean> {
-    return (
-      this.db.prepare('SELECT 1 FROM roster WHERE assignment_id = ? AND enrolled = 1 LIMIT 1').get(assignment) !==
-      undefined
-    );
+    const r = await this.db
+      .selectFrom('roster')
+      .select('student')
+      .where('assignment_id', '=', assignment)
+      .where('enrolled', '=', 1)
+      .limit(1)
+      .executeTakeFirst();
+    return r !== undefined;
   }
 
   /** The student's roster row: enrolled or not, and the version of their token (0 until rotated). */
   async student(assignment: string, student: string): Promise<{ enrolled: boolean; tokenVersion: number }> {
-    const r = this.db
-      .prepare<[string, string], { enrolled: number; token_version: number }>(
-        'SELECT enrolled, token_version FROM roster WHERE assignment_id = ? AND student = ?',
-      )
-      .get(assignment, student);
+    const r = await this.db
+      .selectFrom('roster')
+      .select(['enrolled', 'token_version'])
+      .where('assignment_id', '=', assignment)
+      .where('student', '=', student)
+      .executeTakeFirst();
     return { enrolled: r?.enrolled === 1, tokenVersion: r?.token_version ?? 0 };
   }
 
   /** Bumps the student's token version (creating a not-enrolled row if needed); returns the new version. */
   async rotateToken(assignment: string, student: string): Promise<number> {
-    const r = this.db
-      .prepare<[string, string], { token_version: number }>(
-        `INSERT INTO roster (assignment_id, student, enrolled, token_version) VALUES (?, ?, 0, 1)
-         ON CONFLICT (assignment_id, student) DO UPDATE SET token_version = token_version + 1
-         RETURNING token_version`,
+    const r = await this.db
+      .insertInto('roster')
+      .values({ assignment_id: assignment, student, enrolled: 0, token_version: 1 })
+      .onConflict((oc) =>
+        oc
+          .columns(['assignment_id', 'student'])
+          .doUpdateSet((eb) => ({ token_version: eb('roster.token_version', '+', 1) })),
       )
-      .get(assignment, student);
-    return r!.token_version;
+      .returning('token_version')
+      .executeTakeFirstOrThrow();
+    return r.token_version;
   }
 
   /** The student's earlier reports, oldest first (attempt numbers and which one counts come from them). */
   async reportsOf(assignment: string, student: string): Promise<GradeReport[]> {
-    return this.db
-      .prepare<[string, string], { report: string }>(
-        'SELECT report FROM submissions WHERE assignment_id = ? AND student = ? ORDER BY created_at, rowid',
-      )
-      .all(assignment, student)
-      .map((r) => JSON.parse(r.report));
+    const rows = await this.db
+      .selectFrom('submissions')
+      .select('report')
+      .where('assignment_id', '=', assignment)
+      .where('student', '=', student)
+      .orderBy('created_at')
+      .orderBy('rowid')
+      .execute();
+    return rows.map((r) => JSON.parse(r.report));
   }
 
   /** Every submission's report and stored answers, in submission order. */
   async answers(assignment: string): Promise<StoredAnswers[]> {
-    return this.db
-      .prepare<[string], { report: string; answers: string }>(
-        'SELECT report, answers FROM submissions WHERE assignment_id = ? ORDER BY created_at, rowid',
-      )
-      .all(assignment)
-      .map((r) => ({ report: JSON.parse(r.report), answers: JSON.parse(r.answers) }));
+    const rows = await this.db
+      .selectFrom('submissions')
+      .select(['report', 'answers'])
+      .where('assignment_id', '=', assignment)
+      .orderBy('created_at')
+      .orderBy('rowid')
+      .execute();
+    return rows.map((r) => ({ report: JSON.parse(r.report), answers: JSON.parse(r.answers) }));
   }
 
   /** Replaces a submission's report with its regrade and records old and new, in one transaction. */
   async regrade(id: string, old: GradeReport, next: GradeReport, reason: string, at: string): Promise<void> {
-    this.db.transaction(() => {
-      this.db
-        .prepare('UPDATE submissions SET report = ?, score = ? WHERE id = ?')
-        .run(JSON.stringify(next), next.score, old.id);
-      this.db
-        .prepare(
-          `INSERT INTO regrades (id, assignment_id, submission_id, student, old_score, new_score, old_report, reason, at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(id, old.assignment, old.id, old.student, old.score, next.score, JSON.stringify(old), reason, at);
-    })();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('submissions')
+        .set({ report: JSON.stringify(next), score: next.score })
+        .where('id', '=', old.id)
+        .execute();
+      await trx
+        .insertInto('regrades')
+        .values({
+          id,
+          assignment_id: old.assignment,
+          submission_id: old.id,
+          student: old.student,
+          old_score: old.score,
+          new_score: next.score,
+          old_report: JSON.stringify(old),
+          reason,
+          at,
+        })
+        .execute();
+    });
   }
 
   async regrades(assignment: string): Promise<RegradeRecord[]> {
-    return this.db
-      .prepare<
-        [string],
-        { submission_id: string; student: string; old_score: number; new_score: number; reason: string; at: string }
-      >(
-        'SELECT submission_id, student, old_score, new_score, reason, at FROM regrades WHERE assignment_id = ? ORDER BY at, rowid',
-      )
-      .all(assignment)
-      .map((r) => ({
-        submission: r.submission_id,
-        student: r.student,
-        oldScore: r.old_score,
-        newScore: r.new_score,
-        reason: r.reason,
-        at: r.at,
-      }));
+    const rows = await this.db
+      .selectFrom('regrades')
+      .select(['submission_id', 'student', 'old_score', 'new_score', 'reason', 'at'])
+      .where('assignment_id', '=', assignment)
+      .orderBy('at')
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({
+      submission: r.submission_id,
+      student: r.student,
+      oldScore: r.old_score,
+      newScore: r.new_score,
+      reason: r.reason,
+      at: r.at,
+    }));
   }
 }

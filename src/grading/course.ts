@@ -54,7 +54,7 @@ export class CourseService {
   /** Changes what an instructor may change; new questions regrade every stored submission. */
   async update(token: string | undefined, id: string, body: UpdateAssignmentBody) {
     this.access.instructor(token);
-    const a = this.grading.find(id);
+    const a = await this.grading.find(id);
     const now = this.grading.now();
     const spec: AssignmentSpec = {
       ...a.spec,
@@ -72,7 +72,7 @@ export class CourseService {
   /** Regrades every submission under the current questions (after a catalogue or tolerance fix). */
   async regrade(token: string | undefined, id: string, reason: string) {
     this.access.instructor(token);
-    return this.regradeAll(this.grading.find(id), reason);
+    return this.regradeAll(await this.grading.find(id), reason);
   }
 
   private async regradeAll(a: StoredAssignment, reason: string) {
@@ -90,14 +90,14 @@ export class CourseService {
 
   async history(token: string | undefined, id: string) {
     this.access.instructor(token);
-    this.grading.find(id);
+    await this.grading.find(id);
     return { assignment: id, regrades: await this.repo.regrades(id) };
   }
 
   /** Adds the posted students to the roster; answers every enrolled student with their current token. */
   async enroll(token: string | undefined, id: string, body: RosterBody | string) {
     this.access.instructor(token);
-    this.grading.find(id);
+    await this.grading.find(id);
     const entries = typeof body === 'string' ? rosterFromCsv(body) : rosterFromJson(body);
     await this.repo.enroll(id, entries);
     return this.roster(token, id);
@@ -105,7 +105,7 @@ export class CourseService {
 
   async roster(token: string | undefined, id: string) {
     this.access.instructor(token);
-    this.grading.find(id);
+    await this.grading.find(id);
     const rows = await this.repo.roster(id);
     const students = rows.map((r) => ({
       student: r.student,
@@ -119,7 +119,7 @@ export class CourseService {
   /** A new token for the student; the old one stops working at once, their submissions stay theirs. */
   async rotate(token: string | undefined, id: string, student: string) {
     this.access.instructor(token);
-    this.grading.find(id);
+    await this.grading.find(id);
     const s = await this.repo.student(id, student);
     if (!s.enrolled && (await this.repo.hasRoster(id)))
       throw new AppError('not-found', `student "${student}" is not on the roster of assignment ${id}`);

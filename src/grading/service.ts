@@ -87,7 +87,7 @@ export class GradingService {
     return { presets: Object.fromEntries(Object.entries(PRESETS).map(([name, spec]) => [name, publicView(spec)])) };
   }
 
-  create(token: string | undefined, body: CreateAssignmentBody): Assignment {
+  async create(token: string | undefined, body: CreateAssignmentBody): Promise<Assignment> {
     this.access.instructor(token);
     const spec = resolveSpec(body);
     spec.rules = mergeRules(DEFAULT_RULES, body.rules, this.now());
@@ -98,7 +98,7 @@ export class GradingService {
       secret: randomBytes(ASSIGNMENT_SECRET_BYTES),
       createdAt: this.now().toISOString(),
     };
-    this.repo.createAssignment(a);
+    await this.repo.createAssignment(a);
     return view(a);
   }
 
@@ -115,19 +115,19 @@ export class GradingService {
       throw new RequestValidationError([{ path: ['questions'], message: 'the questions must be worth some points' }]);
   }
 
-  list(token: string | undefined) {
+  async list(token: string | undefined) {
     this.access.instructor(token);
-    return { assignments: this.repo.listAssignments().map(view) };
+    return { assignments: (await this.repo.listAssignments()).map(view) };
   }
 
-  get(token: string | undefined, id: string): Assignment {
+  async get(token: string | undefined, id: string): Promise<Assignment> {
     this.access.instructor(token);
-    return view(this.find(id));
+    return view(await this.find(id));
   }
 
-  delete(token: string | undefined, id: string): void {
+  async delete(token: string | undefined, id: string): Promise<void> {
     this.access.instructor(token);
-    if (!this.repo.deleteAssignment(id)) throw notFound(id);
+    if (!(await this.repo.deleteAssignment(id))) throw notFound(id);
   }
 
   /**
@@ -146,7 +146,7 @@ export class GradingService {
   /** A student's numbers and token: for an instructor, or for that student (with their token). */
   async problem(token: string | undefined, id: string, student: string, layout?: LayoutQuery) {
     this.access.require(token, 'an instructor token or the student’s own token');
-    const a = this.find(id);
+    const a = await this.find(id);
     const { version } = await this.gate(token, a, student);
     const p = deriveProblem(a.spec, a.secret, student);
     const { config } = a.spec;
@@ -170,7 +170,7 @@ export class GradingService {
    */
   async submit(token: string | undefined, id: string, body: SubmissionBody, format: ReportFormat) {
     this.access.require(token, `the submission token of student "${body.student}"`);
-    const a = this.find(id);
+    const a = await this.find(id);
     const { instructor } = await this.gate(token, a, body.student);
     const known = new Set(a.spec.questions.map((q) => q.id));
     const unknown = Object.keys(body.answers).filter((k) => !known.has(k));
@@ -196,7 +196,7 @@ export class GradingService {
       rules: { ...applied, rawScore: g.score },
     };
     report.rules!.notes.push(countsNote(rules.counts, report, earlier));
-    this.repo.addSubmission(report, body.answers);
+    await this.repo.addSubmission(report, body.answers);
     return this.present(report, rules, instructor, format);
   }
 
@@ -218,8 +218,8 @@ export class GradingService {
   /** One stored report: for an instructor or its own student; anyone else is told it does not exist. */
   async submission(token: string | undefined, id: string, submission: string, format: ReportFormat) {
     this.access.require(token, 'an instructor token or the student’s own token');
-    const r = this.repo.getSubmission(id, submission);
-    const a = this.repo.getAssignment(id);
+    const r = await this.repo.getSubmission(id, submission);
+    const a = await this.repo.getAssignment(id);
     const version = r ? (await this.course.student(id, r.student)).tokenVersion : 0;
     if (!r || !a || !this.access.allowed(token, id, r.student, version))
       throw new AppError('not-found', `no submission ${submission} in assignment ${id}`);
@@ -229,7 +229,7 @@ export class GradingService {
   /** Every report (or one per student: latest, best, or the one the rules count), as JSON or a CSV gradebook. */
   async export(token: string | undefined, id: string, q: ExportQuery) {
     this.access.require(token, 'an instructor token or the student’s own token');
-    const a = this.find(id);
+    const a = await this.find(id);
     const rules = rulesOf(a.spec);
     if (q.student !== undefined) {
       const { instructor } = await this.gate(token, a, q.student);
@@ -241,8 +241,8 @@ export class GradingService {
     } else this.access.instructor(token);
     const rows =
       q.keep === 'counted'
-        ? counted(rules.counts, this.repo.listSubmissions(id, 'all', q.student ?? null))
-        : this.repo.listSubmissions(id, q.keep, q.student ?? null);
+        ? counted(rules.counts, await this.repo.listSubmissions(id, 'all', q.student ?? null))
+        : await this.repo.listSubmissions(id, q.keep, q.student ?? null);
     const ids = a.spec.questions.map((x) => x.id);
     if (q.format === 'csv') return { kind: 'csv' as const, csv: toCsv(ids, rows), filename: `${a.id}.csv` };
     return {
@@ -255,8 +255,8 @@ export class GradingService {
     };
   }
 
-  find(id: string): StoredAssignment {
-    const a = this.repo.getAssignment(id);
+  async find(id: string): Promise<StoredAssignment> {
+    const a = await this.repo.getAssignment(id);
     if (!a) throw notFound(id);
     return a;
   }

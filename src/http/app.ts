@@ -83,11 +83,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     metrics.observeCompute,
   );
   const models = new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS);
+  const runs = await createRunManager(config, deps.db, models, app.log, metrics.registry);
   const courseRepo = new GradingCourseRepo(deps.db);
   const grading = new GradingService(
     new GradingRepo(deps.db),
     courseRepo,
-    loadServerSecret(deps.db),
+    await loadServerSecret(deps.db),
     {
       maxCost: config.UNROLL_GRADING_MAX_COST,
       maxParams: config.UNROLL_MAX_PARAMS,
@@ -103,7 +104,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     metrics,
     compute,
     models,
-    runs: createRunManager(config, deps.db, models, app.log, metrics.registry),
+    runs,
     kernelsName: kernels.name,
     sequences: SequenceService.fromConfig(config, compute),
     grading,

@@ -1,6 +1,7 @@
-// Regrade over a real SQLite file: submissions stored, the process restarted, a tolerance loosened and a
-// question added; every submission regraded from its stored answers, old and new scores kept with the
-// reason and time, and the gradebook showing the current score.
+// Regrade over a real SQLite file (and a PostgreSQL database, when the server answers): submissions
+// stored, the process restarted, a tolerance loosened and a question added; every submission regraded from
+// its stored answers, old and new scores kept with the reason and time, and the gradebook showing the
+// current score.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,19 +9,37 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testApp } from '../helpers/app.js';
 import { gradingClient, TEACHER, teacher } from '../helpers/grading-http.js';
+import { type FreshDatabase, freshDatabase, pgReachable } from '../helpers/pg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'unroll-regrade-'));
 const env = { UNROLL_INSTRUCTOR_TOKENS: TEACHER };
 let clock = Date.parse('2026-12-01T10:00:00Z');
-const start = () => testApp({ env, dataDir: dir, now: () => new Date(clock) });
+const PG = await pgReachable();
+let pgDb: FreshDatabase | undefined;
 let app: FastifyInstance | undefined;
 afterAll(async () => {
   await app?.close();
   rmSync(dir, { recursive: true, force: true });
+  await pgDb?.drop();
 });
 
-describe('regrade after a restart', () => {
+const stores = [
+  { name: 'a SQLite file', on: true, start: () => testApp({ env, dataDir: dir, now: () => new Date(clock) }) },
+  {
+    name: 'PostgreSQL',
+    on: PG,
+    start: async () => {
+      pgDb ??= await freshDatabase('course');
+      return testApp({ env, databaseUrl: pgDb.url, now: () => new Date(clock) });
+    },
+  },
+];
+
+describe.each(stores)('regrade after a restart, on $name', ({ on, start }) => {
+  if (!on) it.skip('PostgreSQL at 127.0.0.1:5432 does not answer', () => {});
+  if (!on) return;
   it('loosened tolerance and a new question: old and new scores, reason, timestamp; the gradebook is current', async () => {
+    await app?.close();
     app = await start();
     let client = gradingClient(app);
     const id = (
@@ -77,6 +96,7 @@ describe('regrade after a restart', () => {
     const csv = (await client.get(`/v1/assignments/${id}/submissions?format=csv`)).body.trim().split('\r\n');
     expect(csv[0]).toBe('submission,student,submitted_at,score,max_score,y,loss,hT');
     expect(csv[1]).toBe(`${first.id},ola,${first.submittedAt},3,4,2,1,0`);
+    clock += 60_000;
 
     // a regrade on demand (nothing changed) is recorded too; a title change alone regrades nothing
     const again = await app.inject({

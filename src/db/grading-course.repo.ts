@@ -1,7 +1,7 @@
 // The course side of grading: rosters, token versions, the rules stored in an assignment's spec, and
 // regrades (a submission's report replaced, the old one kept in the history), over SQLite or PostgreSQL.
 import type { Kysely } from 'kysely';
-import type { AssignmentSpec } from '../grading/assignments.js';
+import type { AssignmentSpec } from '../schemas/grading.js';
 import type { GradeReport } from '../schemas/reports.js';
 import type { Db } from './open.js';
 import type { Schema } from './schema.js';

@@ -2,24 +2,13 @@
 import { toElmanConfig } from '../compute/models.js';
 import { jacobianSize } from '../core/jacobian.js';
 import { forwardCost } from '../core/model.js';
-import type { CreateAssignmentBody, PRESET_NAMES, QuestionInput } from '../schemas/grading.js';
-import type { CourseRules } from '../schemas/rules.js';
+import type { AssignmentSpec, CreateAssignmentBody, PresetName, Question, QuestionInput } from '../schemas/grading.js';
 import { DEFAULT_ATOL, DEFAULT_RTOL } from './check.js';
-import type { QuestionSpec } from './grade.js';
-import type { ProblemSpec } from './problems.js';
 
-export type PresetName = (typeof PRESET_NAMES)[number];
-
-export interface AssignmentSpec extends ProblemSpec {
-  title: string;
-  preset: PresetName | null;
-  questions: QuestionSpec[];
-  /** Absent in assignments stored before course rules existed: DEFAULT_RULES. */
-  rules?: CourseRules;
-}
+export type { AssignmentSpec, PresetName } from '../schemas/grading.js';
 
 const DEFAULT_POINTS = 1;
-const q = (id: string, quantity: QuestionSpec['quantity'], points: number): QuestionSpec => ({
+const q = (id: string, quantity: Question['quantity'], points: number): Question => ({
   id,
   quantity,
   points,
@@ -69,7 +58,7 @@ export function resolveSpec(body: CreateAssignmentBody): AssignmentSpec {
   };
 }
 
-export const resolveQuestions = (questions: readonly QuestionInput[]): QuestionSpec[] =>
+export const resolveQuestions = (questions: readonly QuestionInput[]): Question[] =>
   questions.map((x) => ({
     id: x.id,
     quantity: x.quantity,

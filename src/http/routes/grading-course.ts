@@ -13,8 +13,8 @@ import {
 } from '../../schemas/grading.js';
 import { withProblems } from '../../schemas/problem.js';
 import { RosterBody, RosterQuery, RosterResponse, TokenResponse } from '../../schemas/roster.js';
+import type { Services } from '../../services.js';
 import { bearerToken } from '../auth.js';
-import type { Services } from '../services.js';
 
 export const gradingCourseRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { course } = services;

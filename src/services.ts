@@ -14,9 +14,11 @@ import type { Config } from './config.js';
 import type { Kernels } from './core/kernels.js';
 import { jsKernels } from './core/kernels-js.js';
 import { GradingRepo } from './db/grading.repo.js';
+import { GradingCourseRepo } from './db/grading-course.repo.js';
 import { ModelsRepo } from './db/models.repo.js';
 import type { Db } from './db/open.js';
 import { RunsRepo } from './db/runs.repo.js';
+import { CourseService } from './grading/course.js';
 import { loadServerSecret } from './grading/secret.js';
 import { GradingService } from './grading/service.js';
 import { createMetrics, type Metrics, registerRunMetrics, registerSequenceMetrics } from './metrics.js';
@@ -39,6 +41,8 @@ export interface ServiceDeps {
   log?: FastifyBaseLogger;
   /** The version /v2 reports. */
   version: string;
+  /** The clock grading's course rules read (due dates, release); tests pass a fake one. */
+  now?: () => Date;
 }
 
 export interface Services {
@@ -55,6 +59,8 @@ export interface Services {
   /** The Open Inference Protocol v2 on stored models. */
   inference: InferenceService;
   grading: GradingService;
+  /** Rules, rosters and regrades of grading's assignments. */
+  course: CourseService;
   /** Training runs: the queue, the run pool, the event logs and their followers. */
   runs: RunManager;
   /** Name of the kernel backend the inline path uses. */
@@ -97,8 +103,10 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
   const sequences = new SequenceService(store, compute);
   const inference = new InferenceService({ models, sequences, readiness, version: deps.version });
 
+  const courseRepo = new GradingCourseRepo(db);
   const grading = new GradingService(
     new GradingRepo(db),
+    courseRepo,
     await loadServerSecret(db),
     {
       maxCost: config.UNROLL_GRADING_MAX_COST,
@@ -106,7 +114,9 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       instructorTokens: config.UNROLL_INSTRUCTOR_TOKENS,
     },
     metrics.registry,
+    deps.now,
   );
+  const course = new CourseService(grading, courseRepo);
 
   const runs = new RunManager(
     new RunsRepo(db),
@@ -145,6 +155,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     sequences,
     inference,
     grading,
+    course,
     runs,
     kernelsName: kernels.name,
   };

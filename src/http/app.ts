@@ -20,6 +20,7 @@ import { registerRequestGuards } from './request-guards.js';
 import { computeRoutes } from './routes/compute.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { gradingRoutes } from './routes/grading.js';
+import { gradingCourseRoutes } from './routes/grading-course.js';
 import { modelRoutes } from './routes/models.js';
 import { opsRoutes } from './routes/ops.js';
 import { runRoutes } from './routes/runs.js';
@@ -102,6 +103,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(modelRoutes, { services });
   await app.register(v2Routes, { services, prefix: '/v2' });
   await app.register(gradingRoutes, { services });
+  await app.register(gradingCourseRoutes, { services });
   await app.register(traceRoutes, { services });
   await app.register(streamRoutes, { services });
   await app.register(runRoutes, { services });

@@ -2,6 +2,7 @@
 import type { ElmanConfig, Params } from '../core/model.js';
 import type { Run, RunStatus } from '../schemas/runs.js';
 import type { RunSpec } from '../training/spec.js';
+import type { RollupRow } from './history.repo.js';
 import { packParams, unpackParams } from './models.repo.js';
 import type { Db } from './open.js';
 
@@ -95,6 +96,7 @@ export class RunsRepo {
       ),
       progress: db.prepare('UPDATE runs SET step = ?, loss = ?, accuracy = ? WHERE id = ?'),
       append: db.prepare('INSERT INTO run_events (run_id, seq, step, kind, frame) VALUES (?, ?, ?, ?, ?)'),
+      rollup: db.prepare('INSERT OR REPLACE INTO run_rollups (run_id, level, bucket, stats) VALUES (?, ?, ?, ?)'),
       lastSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM run_events WHERE run_id = ?'),
       events: db.prepare<[string, number, number, number], StoredEvent>(
         'SELECT seq, step, kind, frame FROM run_events WHERE run_id = ? AND seq > ? AND step > ? ORDER BY seq LIMIT ?',
@@ -177,14 +179,19 @@ export class RunsRepo {
     });
   }
 
-  /** Appends events and the run's progress in one transaction (a batch from a worker costs one commit). */
+  /**
+   * Appends events, the rollups they complete and the run's progress in one transaction (a batch from a
+   * worker costs one commit, and the rollups never disagree with the log).
+   */
   readonly record = (
     id: string,
     events: StoredEvent[],
     progress?: { step: number; loss: number; accuracy: number },
+    rollups: readonly RollupRow[] = [],
   ) => {
     this.db.transaction(() => {
       for (const e of events) this.s.append.run(id, e.seq, e.step, e.kind, e.frame);
+      for (const r of rollups) this.s.rollup.run(id, r.level, r.bucket, r.stats);
       if (progress) this.s.progress.run(progress.step, progress.loss, progress.accuracy, id);
     })();
   };

@@ -3,10 +3,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Gauge, type Registry } from 'prom-client';
 import type { ModelService } from '../compute/models.js';
 import type { Config } from '../config.js';
+import { HistoryRepo } from '../db/history.repo.js';
 import { ModelsRepo } from '../db/models.repo.js';
 import type { Db } from '../db/open.js';
 import { RunsRepo } from '../db/runs.repo.js';
 import { createRunPool } from '../workers/run-pool.js';
+import { HistoryService } from './history/service.js';
 import { RunManager } from './manager.js';
 
 /** A cancelled run that has not stopped after this long loses its thread. */
@@ -39,6 +41,7 @@ export function createRunManager(
         hiddenEvery: config.UNROLL_RUN_HIDDEN_EVERY,
       },
     },
+    new HistoryService(new HistoryRepo(db)),
     log,
   );
   if (registry) {

@@ -2,6 +2,7 @@
 // hands it to the run's followers in the same tick, which is what makes replay-then-follow gapless.
 import type { RunsRepo, StoredEvent } from '../db/runs.repo.js';
 import type { RunStatus, StatusFrame } from '../schemas/runs.js';
+import type { RollupWriter } from './history/rollups.js';
 import { RunHub } from './hub.js';
 import type { Evaluation, EventOut } from './loop.js';
 
@@ -17,7 +18,11 @@ export class RunLog {
   readonly hub = new RunHub();
   private readonly lastSeqs = new Map<string, number>();
 
-  constructor(private readonly repo: RunsRepo) {}
+  constructor(
+    private readonly repo: RunsRepo,
+    /** Keeps the rollups of the step series (the fast history) with the log. */
+    private readonly rollups?: RollupWriter,
+  ) {}
 
   status(id: string, frame: StatusFrame): void {
     this.append(id, [{ step: frame.step, kind: 'status', frame: JSON.stringify(frame) }]);
@@ -46,6 +51,7 @@ export class RunLog {
     });
     this.hub.end(id);
     this.lastSeqs.delete(id);
+    this.rollups?.forget(id);
   }
 
   private append(
@@ -55,7 +61,13 @@ export class RunLog {
   ): void {
     let seq = this.lastSeqs.get(id) ?? this.repo.lastSeq(id);
     const stored = events.map((e) => ({ ...e, seq: ++seq }));
-    this.repo.record(id, stored, progress);
+    try {
+      this.repo.record(id, stored, progress, this.rollups?.rows(id, stored));
+    } catch (err) {
+      // what the writer holds may be ahead of the log now: rebuilt from the log next time
+      this.rollups?.forget(id);
+      throw err;
+    }
     this.lastSeqs.set(id, seq);
     this.hub.publish(id, stored);
   }

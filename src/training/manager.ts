@@ -2,12 +2,16 @@
 // in the run pool, records their events in SQLite in one transaction per worker batch and fans them out
 // in the same tick, stores the trained weights as a model, and settles every run exactly once.
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ElmanConfig, Params } from '../core/model.js';
 import type { RunsRepo, StoredEvent } from '../db/runs.repo.js';
 import { AppError } from '../errors.js';
+import type { RunHistory } from '../schemas/history.js';
 import { type CreateRunBody, FINAL_STATUSES, type Run, type RunStatus } from '../schemas/runs.js';
 import type { RunHandle, RunPool } from '../workers/run-pool.js';
+import type { ExportFormat } from './history/export.js';
+import type { HistoryRequest, HistoryService } from './history/service.js';
 import type { RunHub } from './hub.js';
 import { type Outcome, RunLog } from './log.js';
 import { CONTROL, type WorkerMessage } from './protocol.js';
@@ -52,9 +56,11 @@ export class RunManager {
     private readonly models: ModelAccess,
     private readonly pool: RunPool,
     private readonly opts: RunManagerOptions,
+    /** A run's downsampled history, its snapshots and its export; the rollups it reads are kept by the log. */
+    private readonly histories: HistoryService,
     private readonly logger?: FastifyBaseLogger,
   ) {
-    this.log = new RunLog(repo);
+    this.log = new RunLog(repo, histories.writer);
   }
 
   /** Who follows which run (the live half of GET /v1/runs/:id/events). */
@@ -120,6 +126,18 @@ export class RunManager {
 
   events(id: string, afterSeq: number, sinceStep: number, limit: number): StoredEvent[] {
     return this.repo.events(id, afterSeq, sinceStep, limit);
+  }
+
+  /** GET /v1/runs/:id/history: the series downsampled, single steps, snapshots. */
+  history(id: string, q: HistoryRequest): Promise<RunHistory> {
+    this.get(id);
+    return this.histories.history(id, this.repo.spec(id)!.hiddenEvery, q);
+  }
+
+  /** GET /v1/runs/:id/export: every step, streamed. */
+  export(id: string, format: ExportFormat): Readable {
+    this.get(id);
+    return this.histories.export(id, format);
   }
 
   /** Stops a run; resolves once it is settled, so the answer shows `cancelled` and its worker is free. */

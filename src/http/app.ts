@@ -114,11 +114,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       origin: config.UNROLL_CORS_ORIGINS.includes('*') ? true : [...config.UNROLL_CORS_ORIGINS],
     });
   }
+  // before any hook that can refuse a request: its onRequest hook marks upgrade requests, so that a refused
+  // upgrade (401, 403) gets its socket closed after the answer instead of left open, holding app.close()
+  await app.register(websocket, { options: { maxPayload: config.UNROLL_WS_MAX_PAYLOAD } });
   registerApiTokens(app, config.UNROLL_API_TOKENS);
   // limits only the routes that ask for one (config.rateLimit): the submissions
   await app.register(rateLimit, { global: false });
   await registerDocs(app);
-  await app.register(websocket, { options: { maxPayload: config.UNROLL_WS_MAX_PAYLOAD } });
 
   await app.register(opsRoutes, { services });
   await app.register(computeRoutes, { services });

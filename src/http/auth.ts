@@ -1,14 +1,27 @@
-// Opt-in bearer tokens: with UNROLL_API_TOKENS set, /v1 and /v2 need one, except the health routes and
-// routes that do their own authorization (config.auth = 'own', e.g. the autograding routes).
+// Opt-in bearer tokens: with UNROLL_API_TOKENS set, every route needs one unless it is declared public
+// (config.auth = 'public': health, readiness, metrics, docs, the page) or does its own authorization
+// (config.auth = 'own': the autograding routes). The decision is made on the route that matched, never on
+// the raw URL: the router decodes and normalizes the target (percent-encoding, absolute form), so a prefix
+// test of request.url can be walked around. A request that matches no route is denied too.
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** 'own': the route checks its own tokens. */
-    auth?: 'own';
+    /** Unset: the route needs an API token (when tokens are on). 'public': never. 'own': it checks its own. */
+    auth?: 'public' | 'own';
   }
+}
+
+/** The route option of a route that never needs a token. */
+export const PUBLIC = { auth: 'public' } as const;
+
+/** Declares public every route registered from here on in this scope: for plugins whose routes are not ours to write (static files, the docs UI). */
+export function declarePublic(scope: FastifyInstance): void {
+  scope.addHook('onRoute', (route) => {
+    route.config = { ...route.config, auth: 'public' } as typeof route.config;
+  });
 }
 
 /** The bearer token of a request: the Authorization header, or ?access_token= (browsers cannot set headers on a WebSocket). */
@@ -28,14 +41,12 @@ export function tokenIn(token: string | undefined, tokens: readonly string[]): b
   });
 }
 
-const OPEN = /^\/v2\/health\//;
-
 export function registerApiTokens(app: FastifyInstance, tokens: readonly string[]): void {
   if (tokens.length === 0) return;
   app.addHook('onRequest', async (request) => {
-    const url = request.url;
-    if (!(url.startsWith('/v1/') || url.startsWith('/v2'))) return;
-    if (OPEN.test(url) || request.routeOptions.config?.auth === 'own') return;
+    // the 404 handler's route is nobody's declaration: deny it like any protected route
+    const auth = request.is404 ? undefined : request.routeOptions.config?.auth;
+    if (auth === 'public' || auth === 'own') return;
     if (!tokenIn(bearerToken(request), tokens)) {
       throw new AppError(
         'unauthorized',

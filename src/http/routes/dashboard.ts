@@ -33,7 +33,12 @@ export const dashboardRoutes: FastifyPluginAsync = async (app) => {
   // every route registered in this plugin (the static files) gets the page's CSP
   app.addHook('onRoute', (route) => {
     // @fastify/helmet reads a route's own options from config.helmet (its `helmet` shorthand lands there too)
-    route.config = { ...route.config, helmet: { contentSecurityPolicy: PAGE_CSP } } as typeof route.config;
+    // and is public: the page asks for a token itself when the API needs one
+    route.config = {
+      ...route.config,
+      auth: 'public',
+      helmet: { contentSecurityPolicy: PAGE_CSP },
+    } as typeof route.config;
   });
   const common = { wildcard: false, maxAge: MAX_AGE, schemaHide: true, logLevel: 'warn' as const };
   await app.register(fastifyStatic, { ...common, root: PUBLIC_DIR, prefix: '/', index: 'index.html' });

@@ -2,9 +2,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, PROBLEMS, type ProblemSlug } from '../../errors.js';
+import { declarePublic } from '../auth.js';
 import type { Services } from '../services.js';
 
 export const opsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
+  // a load balancer, Prometheus and a reader of a problem's type link carry no token
+  declarePublic(app);
   const tags = ['operations'];
   app.get(
     '/health',

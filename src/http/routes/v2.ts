@@ -14,6 +14,7 @@ import {
   VersionPath,
   withV2Errors,
 } from '../../schemas/v2.js';
+import { PUBLIC } from '../auth.js';
 import { OPENAPI_INFO } from '../docs.js';
 import { registerSequenceMetrics } from '../sequence-metrics.js';
 import type { Services } from '../services.js';
@@ -41,7 +42,7 @@ export const v2Routes: FastifyPluginAsyncZod<{ services: Services }> = async (ap
   );
   app.get(
     '/health/live',
-    { schema: { tags, summary: 'Liveness (never needs a token)', response: withV2Errors(ServerLive) } },
+    { schema: { tags, summary: 'Liveness (never needs a token)', response: withV2Errors(ServerLive) }, config: PUBLIC },
     async () => ({ live: true }),
   );
   app.get(
@@ -52,6 +53,7 @@ export const v2Routes: FastifyPluginAsyncZod<{ services: Services }> = async (ap
         summary: 'Readiness: the database answers and the pool is up; 503 otherwise (never needs a token)',
         response: withV2Errors(ServerReady),
       },
+      config: PUBLIC,
     },
     async () => oip.ready(),
   );

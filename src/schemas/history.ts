@@ -6,7 +6,9 @@ import { z } from 'zod';
 export const MAX_POINTS = 5000;
 /** Most hidden snapshots one history request returns (each is T × H numbers). */
 export const MAX_SNAPSHOTS = 256;
-export const HISTORY_KINDS = ['step', 'hidden'] as const;
+/** Most steps one request may name in `at`. */
+export const MAX_AT = 256;
+export const HISTORY_KINDS = ['step', 'profile', 'hidden'] as const;
 
 const step = (what: string) => z.coerce.number().int().min(0).optional().meta({ description: what });
 
@@ -20,13 +22,35 @@ export const HistoryQuery = z.object({
     .min(1)
     .max(MAX_POINTS)
     .default(1000)
-    .meta({ description: `most buckets of steps, and most snapshots (at most ${MAX_SNAPSHOTS})` }),
+    .meta({ description: 'most buckets of steps (and of sampled profiles)' }),
+  snapshots: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_SNAPSHOTS)
+    .default(16)
+    .meta({ description: 'most hidden snapshots' }),
   kinds: z
     .string()
     .default('step')
     .transform((s) => [...new Set(s.split(',').map((k) => k.trim()))])
     .pipe(z.array(z.enum(HISTORY_KINDS)).min(1))
-    .meta({ description: 'comma-separated: step (the series), hidden (the snapshots); default step' }),
+    .meta({
+      description:
+        'comma-separated: step (the series, downsampled), profile (single steps: dL/dh_t and gradNorm), ' +
+        'hidden (the snapshots); default step',
+    }),
+  at: z
+    .string()
+    .regex(/^\d+(,\d+)*$/)
+    .transform((s) => [...new Set(s.split(',').map(Number))].sort((a, b) => a - b))
+    .pipe(z.array(z.int()).max(MAX_AT))
+    .optional()
+    .meta({
+      description:
+        `the steps of the profiles (at most ${MAX_AT}); default: the snapshots' steps when hidden is asked, ` +
+        'else the first step of each bucket',
+    }),
 });
 export type HistoryQuery = z.infer<typeof HistoryQuery>;
 
@@ -52,11 +76,23 @@ export const StepHistory = z
   .meta({ id: 'StepHistory' });
 export type StepHistory = z.infer<typeof StepHistory>;
 
+export const ProfileHistory = z
+  .strictObject({
+    steps: z
+      .array(z.int())
+      .meta({ description: 'the steps, as recorded (a step asked for but not recorded is left out)' }),
+    dhNorm: z.array(z.array(z.number())).meta({ description: '‖dL/dh_t‖ for t = 0..T−1, per step' }),
+    gradNorm: z.array(z.record(z.string(), z.number())).meta({ description: '‖dL/dθ‖ per weight, per step' }),
+  })
+  .meta({ id: 'ProfileHistory' });
+export type ProfileHistory = z.infer<typeof ProfileHistory>;
+
 export const HiddenHistory = z
   .strictObject({
     every: z.int().meta({ description: 'the run takes a snapshot every this many steps (and one at the end)' }),
     total: z.int().meta({ description: 'snapshots recorded in the range' }),
     stride: z.int().meta({ description: 'every stride-th of them is returned, to stay within the budget' }),
+    last: z.int().nullable().meta({ description: 'the step of the last snapshot in the range' }),
     steps: z.array(z.int()),
     h: z.array(z.array(z.array(z.number()))).meta({ description: '(T, H) per snapshot' }),
   })
@@ -72,7 +108,11 @@ export const RunHistory = z
       .strictObject({ first: z.int(), last: z.int() })
       .nullable()
       .meta({ description: 'the steps recorded so far; null before the first' }),
+    settings: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+      .meta({ description: 'what the run trains with, flat (task, length, hiddenSize, optimizer, lr, …)' }),
     step: StepHistory.optional(),
+    profile: ProfileHistory.optional(),
     hidden: HiddenHistory.optional(),
   })
   .meta({ id: 'RunHistory' });

@@ -131,7 +131,7 @@ export class RunManager {
   /** GET /v1/runs/:id/history: the series downsampled, single steps, snapshots. */
   history(id: string, q: HistoryRequest): Promise<RunHistory> {
     this.get(id);
-    return this.histories.history(id, this.repo.spec(id)!.hiddenEvery, q);
+    return this.histories.history(id, this.repo.spec(id)!, q);
   }
 
   /** GET /v1/runs/:id/export: every step, streamed. */

@@ -101,7 +101,9 @@ describe('GET /v1/runs/:id/history', () => {
     expect(all.step).toBeUndefined();
     expect(all.hidden).toMatchObject({ every: 100, total: 6, stride: 1, steps: [1000, 1100, 1200, 1300, 1400, 1500] });
     expect(all.hidden!.h[2]).toEqual(hiddenFrame(1200, T, H).h);
-    const some = await history('kinds=hidden,step&points=50');
+    expect(all.hidden!.last).toBe(1500);
+    expect((await history('kinds=hidden&snapshots=1')).hidden).toMatchObject({ last: N, steps: [0] });
+    const some = await history('kinds=hidden,step&points=50&snapshots=50');
     expect(some.hidden!.total).toBe(702); // 0, 100, …, 70 000, and the final one at 70 001
     expect(some.hidden!.stride).toBe(15);
     expect(some.hidden!.steps.slice(0, 3)).toEqual([0, 1500, 3000]);
@@ -124,6 +126,25 @@ describe('GET /v1/runs/:id/history', () => {
     });
     const r = await app.inject({ url: `/v1/runs/${again}/history?points=300` });
     expect({ ...r.json(), id }).toEqual(want);
+  });
+
+  it('gives the profiles of named steps, of the snapshots, or one per bucket; and the settings', async () => {
+    const named = await history('kinds=profile&at=5,70000,3,99999999');
+    expect(named.step).toBeUndefined();
+    expect(named.profile!.steps).toEqual([3, 5, 70_000]);
+    expect(named.profile!.dhNorm[2]).toEqual(stepFrame(70_000, T).dhNorm);
+    expect(named.profile!.gradNorm[0]).toEqual(stepFrame(3, T).gradNorm);
+    const snaps = await history('kinds=hidden,profile&from=200&to=500');
+    expect(snaps.profile!.steps).toEqual(snaps.hidden!.steps);
+    const sampled = await history('kinds=profile&points=10');
+    expect(sampled.profile!.steps).toEqual([0, 8192, 16_384, 24_576, 32_768, 40_960, 49_152, 57_344, 65_536]);
+    expect(sampled.settings).toMatchObject({
+      task: 'sign-of-sum',
+      length: T,
+      hiddenSize: H,
+      optimizer: 'adam',
+      hiddenEvery: 100,
+    });
   });
 
   it('is 404 for an unknown run and 400 for a bad query', async () => {

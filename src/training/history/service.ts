@@ -5,7 +5,14 @@
 import type { Readable } from 'node:stream';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { HistoryRepo } from '../../db/history.repo.js';
-import { type HiddenHistory, MAX_SNAPSHOTS, type RunHistory, type StepHistory } from '../../schemas/history.js';
+import {
+  type HiddenHistory,
+  MAX_SNAPSHOTS,
+  type ProfileHistory,
+  type RunHistory,
+  type StepHistory,
+} from '../../schemas/history.js';
+import type { RunSpec } from '../spec.js';
 import { bucketWidth, cover, fetchPieces, type Piece, statsOf, summarize } from './cover.js';
 import { type ExportFormat, exportSteps } from './export.js';
 import { RollupWriter } from './rollups.js';
@@ -18,11 +25,40 @@ const CHUNK_SNAPSHOTS = 32;
 /** Step events parsed between two yields while rollups are rebuilt for an old run. */
 const CHUNK_BACKFILL = 4096;
 
+/** Profiles read between two yields. */
+const CHUNK_PROFILES = 128;
+
 export interface HistoryRequest {
   from?: number;
   to?: number;
   points: number;
-  kinds: readonly ('step' | 'hidden')[];
+  snapshots: number;
+  kinds: readonly ('step' | 'profile' | 'hidden')[];
+  at?: readonly number[];
+}
+
+/** A run's settings, flat, for a table of the ones in which runs differ. */
+export function settingsOf(spec: RunSpec): RunHistory['settings'] {
+  const src = spec.source;
+  const { name: optimizer, ...options } = spec.optimizer as { name: string } & Record<string, unknown>;
+  const flat: RunHistory['settings'] = {
+    task: src.kind === 'task' ? src.name : 'inline data',
+    length: src.kind === 'task' ? src.params.length : src.T,
+    ...(src.kind === 'task' && src.name === 'copy-first' ? { symbols: src.params.symbols } : {}),
+    ...(src.kind === 'data' ? { examples: src.N } : {}),
+    ...spec.config,
+    optimizer,
+  };
+  for (const [k, v] of Object.entries(options)) flat[k] = Array.isArray(v) ? v.join(', ') : (v as number);
+  Object.assign(flat, {
+    steps: spec.steps,
+    batchSize: spec.batchSize,
+    clipNorm: spec.clipNorm ?? null,
+    truncate: spec.truncate ?? null,
+    seed: spec.seed,
+    hiddenEvery: spec.hiddenEvery,
+  });
+  return flat;
 }
 
 export class HistoryService {
@@ -34,17 +70,22 @@ export class HistoryService {
     this.writer = new RollupWriter((runId, a, b) => summarize(repo, runId, a, b, b + 1));
   }
 
-  /** The history of a run the caller has checked exists; `hiddenEvery` is its snapshot interval. */
-  async history(runId: string, hiddenEvery: number, q: HistoryRequest): Promise<RunHistory> {
+  /** The history of a run the caller has checked exists, trained with `spec`. */
+  async history(runId: string, spec: RunSpec, q: HistoryRequest): Promise<RunHistory> {
     const recorded = this.repo.bounds(runId, 'step');
     const hiddenBounds = q.kinds.includes('hidden') ? this.repo.bounds(runId, 'hidden') : null;
     // the last snapshot (of the trained weights) comes after the last step
     const last = Math.max(recorded?.last ?? -1, hiddenBounds?.last ?? -1);
     const from = q.from ?? 0;
     const to = Math.min(q.to ?? last, last);
-    const out: RunHistory = { id: runId, from, to, recorded };
+    const out: RunHistory = { id: runId, from, to, recorded, settings: settingsOf(spec) };
     if (q.kinds.includes('step')) out.step = await this.steps(runId, recorded, from, to, q.points);
-    if (q.kinds.includes('hidden')) out.hidden = await this.hidden(runId, hiddenEvery, from, to, q.points);
+    if (q.kinds.includes('hidden')) out.hidden = await this.hidden(runId, spec.hiddenEvery, from, to, q.snapshots);
+    if (q.kinds.includes('profile')) {
+      const stepTo = Math.min(to, recorded?.last ?? -1);
+      const at = q.at ?? out.hidden?.steps ?? null;
+      out.profile = await this.profiles(runId, at, from, stepTo, q.points);
+    }
     return out;
   }
 
@@ -100,12 +141,35 @@ export class HistoryService {
     return out;
   }
 
-  private async hidden(runId: string, every: number, from: number, to: number, points: number) {
-    const out: HiddenHistory = { every, total: 0, stride: 1, steps: [], h: [] };
+  /** The profiles of the steps `at`, or of the first recorded step of each bucket of from..to. */
+  private async profiles(runId: string, at: readonly number[] | null, from: number, to: number, points: number) {
+    const out: ProfileHistory = { steps: [], dhNorm: [], gradNorm: [] };
     if (to < from) return out;
-    const limit = Math.min(points, MAX_SNAPSHOTS);
+    const w = bucketWidth(from, to, points);
+    const starts: number[] = at ? [...at] : [];
+    if (!at) for (let j = Math.floor(from / w); j * w <= to; j++) starts.push(Math.max(from, j * w));
+    for (let k = 0; k < starts.length; k++) {
+      // a named step exactly; a bucket's first recorded step, wherever it is in the bucket
+      const [a, b] = at ? [starts[k], starts[k]] : [starts[k], Math.min(to, starts[k] + w - 1 - (starts[k] % w))];
+      const [r] = this.repo.frames(runId, 'step', a, b, 1);
+      if (r && r.step !== out.steps[out.steps.length - 1]) {
+        const f = JSON.parse(r.frame);
+        out.steps.push(r.step);
+        out.dhNorm.push(f.dhNorm);
+        out.gradNorm.push(f.gradNorm);
+      }
+      if ((k + 1) % CHUNK_PROFILES === 0) await yieldToLoop();
+    }
+    return out;
+  }
+
+  private async hidden(runId: string, every: number, from: number, to: number, snapshots: number) {
+    const out: HiddenHistory = { every, total: 0, stride: 1, last: null, steps: [], h: [] };
+    if (to < from) return out;
+    const limit = Math.min(snapshots, MAX_SNAPSHOTS);
     out.total = this.repo.count(runId, 'hidden', from, to);
     if (out.total === 0) return out;
+    out.last = this.repo.frames(runId, 'hidden', Math.max(from, to - every), to, 2).at(-1)?.step ?? null;
     out.stride = Math.ceil(out.total / limit);
     // snapshots sit at multiples of `every` (and the last one after the final step): every stride-th of them
     const origin = Math.ceil(from / every) * every;

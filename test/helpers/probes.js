@@ -112,3 +112,32 @@ export function storedToken() {
 export function forgetToken() {
   localStorage.clear();
 }
+
+/** The run opened from its history with the charts and the dL/dh_t heatmap drawn. */
+export function openedFromHistory() {
+  return (
+    document.getElementById('run')?.dataset.opened === 'history' &&
+    Number(document.getElementById('plot-loss')?.dataset.points) > 0 &&
+    Number(document.getElementById('heat-dh')?.dataset.cells) > 0
+  );
+}
+
+/** @param {number} step the profile chart's first run is drawn at this step */
+export function profileAt(step) {
+  return JSON.parse(document.getElementById('fig-cmp-profile')?.dataset.profile ?? '[]')[0]?.step === step;
+}
+
+/** The background colours of the elements a selector matches, in order. @param {string} selector */
+export function colours(selector) {
+  return [...document.querySelectorAll(selector)].map((e) => getComputedStyle(e).backgroundColor);
+}
+
+/** @param {string} hash */
+export function goHash(hash) {
+  location.hash = hash;
+}
+
+/** The selected run's data attributes. */
+export function runDataset() {
+  return { .../** @type {HTMLElement} */ (document.getElementById('run')).dataset };
+}

@@ -1,6 +1,9 @@
 // A run's history as the dashboard and the export read it: step events by step range, hidden snapshots,
-// and the rollups of the step series (written by RunsRepo.record with the events that complete them).
+// and the rollups of the step series (written by RunsRepo.record, in the transaction of the events that
+// complete them). Plain queries that both dialects answer from the indexes of migration 005.
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Db } from './open.js';
+import type { Schema } from './schema.js';
 
 /** A rollup row: level L ≥ 1, bucket j, the bucket's stats as little-endian float64. */
 export interface RollupRow {
@@ -14,83 +17,137 @@ export interface StepRow {
   frame: string;
 }
 
-export class HistoryRepo {
-  private readonly s;
+type Kind = 'step' | 'hidden';
 
-  constructor(private readonly db: Db) {
-    this.s = {
-      // two queries: SQLite answers a lone MIN or MAX from the index, both at once by a scan
-      first: db.prepare<[string, string], { step: number | null }>(
-        'SELECT MIN(step) AS step FROM run_events WHERE run_id = ? AND kind = ?',
-      ),
-      last: db.prepare<[string, string], { step: number | null }>(
-        'SELECT MAX(step) AS step FROM run_events WHERE run_id = ? AND kind = ?',
-      ),
-      anyRollup: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM run_rollups WHERE run_id = ? LIMIT 1'),
-      rollups: db.prepare<[string, number, number, number], { bucket: number; stats: Buffer }>(
-        'SELECT bucket, stats FROM run_rollups WHERE run_id = ? AND level = ? AND bucket BETWEEN ? AND ? ORDER BY bucket',
-      ),
-      frames: db.prepare<[string, string, number, number, number], StepRow>(
-        'SELECT step, frame FROM run_events WHERE run_id = ? AND kind = ? AND step BETWEEN ? AND ? ORDER BY step, seq LIMIT ?',
-      ),
-      count: db.prepare<[string, string, number, number], { n: number }>(
-        'SELECT COUNT(*) AS n FROM run_events WHERE run_id = ? AND kind = ? AND step BETWEEN ? AND ?',
-      ),
-      framesEvery: db.prepare<[string, string, number, number, number, number, number], StepRow>(
-        `SELECT step, frame FROM run_events WHERE run_id = ? AND kind = ? AND step BETWEEN ? AND ?
-         AND (step - ?) % ? = 0 ORDER BY step, seq LIMIT ?`,
-      ),
-      put: db.prepare('INSERT OR REPLACE INTO run_rollups (run_id, level, bucket, stats) VALUES (?, ?, ?, ?)'),
-      clear: db.prepare('DELETE FROM run_rollups WHERE run_id = ?'),
-    };
+/** The largest step a column holds (PostgreSQL's integer): "to the end" in a range. */
+export const LAST_STEP = 2 ** 31 - 1;
+
+/** Rollups per INSERT: well under both dialects' limit on bound parameters (4 a row). */
+const INSERT_ROWS = 1000;
+
+/** Writes rollups, replacing any of the same bucket (a step recorded again after a resume gives the same). */
+export async function upsertRollups(
+  db: Kysely<Schema> | Transaction<Schema>,
+  runId: string,
+  rows: readonly RollupRow[],
+): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_ROWS)
+    await db
+      .insertInto('run_rollups')
+      .values(rows.slice(i, i + INSERT_ROWS).map((r) => ({ run_id: runId, ...r })))
+      .onConflict((oc) =>
+        oc.columns(['run_id', 'level', 'bucket']).doUpdateSet({ stats: (eb) => eb.ref('excluded.stats') }),
+      )
+      .execute();
+}
+
+export class HistoryRepo {
+  private readonly db: Kysely<Schema>;
+
+  constructor(db: Db) {
+    this.db = db.kysely;
   }
 
   /** The first and last step that has an event of this kind, or null when none has. */
-  bounds(runId: string, kind: 'step' | 'hidden'): { first: number; last: number } | null {
-    const first = this.s.first.get(runId, kind)?.step ?? null;
-    const last = this.s.last.get(runId, kind)?.step ?? null;
-    return first !== null && last !== null ? { first, last } : null;
+  async bounds(runId: string, kind: Kind): Promise<{ first: number; last: number } | null> {
+    // two queries: SQLite answers a lone MIN or MAX from the index, both at once by a scan
+    const of = this.db.selectFrom('run_events').where('run_id', '=', runId).where('kind', '=', kind);
+    const [a, b] = await Promise.all([
+      of.select((eb) => eb.fn.min('step').as('step')).executeTakeFirst(),
+      of.select((eb) => eb.fn.max('step').as('step')).executeTakeFirst(),
+    ]);
+    if (a?.step === null || a?.step === undefined || b?.step === null || b?.step === undefined) return null;
+    return { first: Number(a.step), last: Number(b.step) };
   }
 
-  hasRollups(runId: string): boolean {
-    return this.s.anyRollup.get(runId) !== undefined;
+  async hasRollups(runId: string): Promise<boolean> {
+    const r = await this.db
+      .selectFrom('run_rollups')
+      .select('level')
+      .where('run_id', '=', runId)
+      .limit(1)
+      .executeTakeFirst();
+    return r !== undefined;
   }
 
   /** Rollups of one level for buckets lo..hi, in bucket order (buckets no step fell in are absent). */
-  rollups(runId: string, level: number, lo: number, hi: number): { bucket: number; stats: Uint8Array }[] {
-    return this.s.rollups.all(runId, level, lo, hi);
+  async rollups(
+    runId: string,
+    level: number,
+    lo: number,
+    hi: number,
+  ): Promise<{ bucket: number; stats: Uint8Array }[]> {
+    const rows = await this.db
+      .selectFrom('run_rollups')
+      .select(['bucket', 'stats'])
+      .where('run_id', '=', runId)
+      .where('level', '=', level)
+      .where('bucket', '>=', lo)
+      .where('bucket', '<=', hi)
+      .orderBy('bucket')
+      .execute();
+    return rows.map((r) => ({ bucket: Number(r.bucket), stats: r.stats }));
   }
 
   /** Events of a kind with from ≤ step ≤ to, in step order, at most `limit`. */
-  frames(runId: string, kind: 'step' | 'hidden', from: number, to: number, limit: number): StepRow[] {
-    return this.s.frames.all(runId, kind, from, to, limit);
+  async frames(runId: string, kind: Kind, from: number, to: number, limit: number): Promise<StepRow[]> {
+    const rows = await this.db
+      .selectFrom('run_events')
+      .select(['step', 'frame'])
+      .where('run_id', '=', runId)
+      .where('kind', '=', kind)
+      .where('step', '>=', from)
+      .where('step', '<=', Math.min(to, LAST_STEP))
+      .orderBy('step')
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ step: Number(r.step), frame: r.frame }));
   }
 
-  count(runId: string, kind: 'step' | 'hidden', from: number, to: number): number {
-    return this.s.count.get(runId, kind, from, to)!.n;
+  async count(runId: string, kind: Kind, from: number, to: number): Promise<number> {
+    const r = await this.db
+      .selectFrom('run_events')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('run_id', '=', runId)
+      .where('kind', '=', kind)
+      .where('step', '>=', from)
+      .where('step', '<=', Math.min(to, LAST_STEP))
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
   }
 
   /** Like frames, only the steps `origin + k·every` (every ≥ 1). */
-  framesEvery(
+  async framesEvery(
     runId: string,
-    kind: 'step' | 'hidden',
+    kind: Kind,
     from: number,
     to: number,
     origin: number,
     every: number,
     limit: number,
-  ): StepRow[] {
-    return this.s.framesEvery.all(runId, kind, from, to, origin, every, limit);
+  ): Promise<StepRow[]> {
+    const rows = await this.db
+      .selectFrom('run_events')
+      .select(['step', 'frame'])
+      .where('run_id', '=', runId)
+      .where('kind', '=', kind)
+      .where('step', '>=', from)
+      .where('step', '<=', Math.min(to, LAST_STEP))
+      .where(sql<number>`(step - ${origin}) % ${every}`, '=', 0)
+      .orderBy('step')
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ step: Number(r.step), frame: r.frame }));
   }
 
   /** Writes rollups rebuilt from an event log that has none (a run recorded before they existed). */
-  putRollups(runId: string, rows: readonly RollupRow[]): void {
-    this.db.transaction(() => {
-      for (const r of rows) this.s.put.run(runId, r.level, r.bucket, r.stats);
-    })();
+  async putRollups(runId: string, rows: readonly RollupRow[]): Promise<void> {
+    await this.db.transaction().execute((trx) => upsertRollups(trx, runId, rows));
   }
 
-  clearRollups(runId: string): void {
-    this.s.clear.run(runId);
+  async clearRollups(runId: string): Promise<void> {
+    await this.db.deleteFrom('run_rollups').where('run_id', '=', runId).execute();
   }
 }

@@ -1,17 +1,39 @@
 // Bodies and responses of the compute routes, inline (/v1/forward …) and on stored models (/v1/models/:id/forward …).
 import { z } from 'zod';
 import { JACOBIAN_KEYS } from '../core/jacobian.js';
-import { InlineModel, type ModelConfig } from './model.js';
-import { indexTensor, type TensorData as Tensor, tensor, tensorOfRanks } from './tensor.js';
+import { InlineModel, type ModelConfig, setMessage } from './model.js';
+import { fmtShape, indexTensor, type TensorData as Tensor, tensor, tensorOfRanks } from './tensor.js';
 
 export interface Issue {
   path: (string | number)[];
   message: string;
 }
 
-const x = tensor(3, '(B, T, d), batch first');
-const h0 = tensor(2, '(B, H): the state before x_0; zeros when absent').optional();
-const targets = indexTensor([1, 2], 'class indices: (B) for readout "last", (B, T) for "all"');
+/** What to ask about an x of the wrong rank; `d` when the config is known. */
+export function xHint(received: readonly number[], d?: number): string | undefined {
+  const last = received[received.length - 1];
+  if (received.length === 2) {
+    if (d === undefined) return 'is the batch axis missing (or, when d = 1, the last one)?';
+    if (last === d) return 'is the batch axis missing?';
+    if (d === 1) return 'with d = 1 each x_t is still a list, [[[x_0], [x_1], …]]: is the last axis missing?';
+    return undefined;
+  }
+  if (received.length === 1)
+    return d !== undefined && last === d
+      ? 'is this one x_t? a batch of one sequence of one step is [[x_0]]'
+      : 'x is batch first, a list of sequences of x_t, each a list of d numbers';
+  if (received.length > 3) return 'is there an extra axis?';
+  return undefined;
+}
+
+const x = tensor(3, '(B, T, d), batch first', { name: 'x', hint: (r) => xHint(r) });
+const h0 = tensor(2, '(B, H): the state before x_0; zeros when absent', {
+  name: 'h0',
+  hint: (r) => (r.length === 1 ? 'is the batch axis missing?' : undefined),
+}).optional();
+const targets = indexTensor([1, 2], 'class indices: (B) for readout "last", (B, T) for "all"', { name: 'targets' });
+
+const dimsWith = (c: ModelConfig) => `d = ${c.inputSize}`;
 const truncate = z
   .int()
   .min(1)
@@ -23,20 +45,25 @@ export function batchIssues(config: ModelConfig, b: { x: Tensor; h0?: Tensor; ta
   const issues: Issue[] = [];
   const [B, T, d] = b.x.shape;
   const { inputSize, hiddenSize: H, outputSize: C, readout } = config;
-  if (d !== inputSize)
+  if (d !== inputSize) {
+    const swapped = T === inputSize ? ': are T and d swapped?' : '';
     issues.push({
       path: ['x'],
-      message: `x is (${b.x.shape.join(', ')}): its last dimension must be inputSize = ${inputSize}`,
+      message: `x is ${fmtShape(b.x.shape)}; expected (B, T, d) with ${dimsWith(config)}${swapped}`,
     });
+  }
   if (b.h0 && (b.h0.shape[0] !== B || b.h0.shape[1] !== H))
-    issues.push({ path: ['h0'], message: `h0 is (${b.h0.shape.join(', ')}), expected (B, H) = (${B}, ${H})` });
+    issues.push({
+      path: ['h0'],
+      message: `h0 is ${fmtShape(b.h0.shape)}; expected (B, H) with B = ${B} (as x) and H = ${H}`,
+    });
   if (b.targets) {
     const want = readout === 'all' ? [B, T] : [B];
     const got = b.targets.shape;
     if (got.length !== want.length || got.some((n, i) => n !== want[i])) {
       issues.push({
         path: ['targets'],
-        message: `targets is (${got.join(', ')}), readout "${readout}" needs (${want.join(', ')})`,
+        message: `targets is ${fmtShape(got)}; expected ${readout === 'all' ? `(B, T) with B = ${B}, T = ${T}` : `(B) with B = ${B}`} for readout "${readout}": one class index per ${readout === 'all' ? 'step' : 'sequence'}`,
       });
     } else {
       const bad = b.targets.data.findIndex((c) => c < 0 || c >= C);
@@ -49,11 +76,38 @@ export function batchIssues(config: ModelConfig, b: { x: Tensor; h0?: Tensor; ta
   return issues;
 }
 
+/** With the config at hand, an x of the wrong rank gets the question that fits its d. */
+export function refineXIssues(config: ModelConfig | undefined, ctx: z.RefinementCtx, at: (string | number)[] = ['x']) {
+  if (!config || typeof config.inputSize !== 'number') return;
+  for (const i of ctx.issues) {
+    const received = (i as { params?: { received?: number[] } }).params?.received;
+    if (!received || i.path?.[0] !== at[0]) continue;
+    const hint = xHint(received, config.inputSize);
+    setMessage(i, `x is ${fmtShape(received)}; expected (B, T, d) with ${dimsWith(config)}${hint ? `: ${hint}` : ''}`);
+  }
+}
+
 function withModel<S extends z.ZodRawShape>(shape: S) {
-  return z.strictObject({ model: InlineModel, ...shape }).superRefine((b, ctx) => {
-    const body = b as unknown as { model: InlineModel; x: Tensor; h0?: Tensor; targets?: Tensor };
-    for (const i of batchIssues(body.model.config, body)) ctx.addIssue({ code: 'custom', ...i });
-  });
+  return z.strictObject({ model: InlineModel, ...shape }).superRefine(
+    (b, ctx) => {
+      if (typeof b !== 'object' || b === null) return;
+      const body = b as unknown as { model?: InlineModel; x?: Tensor; h0?: Tensor; targets?: Tensor };
+      const config = ctx.issues.some((i) => i.path?.[0] === 'model' && i.path?.[1] === 'config')
+        ? undefined
+        : body.model?.config;
+      refineXIssues(config, ctx);
+      const strays = ctx.issues.flatMap((i) => (i.code === 'unrecognized_keys' && !i.path?.length ? i.keys : []));
+      const missing = ctx.issues.find((i) => i.path?.length === 1 && i.path[0] === 'model' && body.model === undefined);
+      if (missing && strays.some((k) => k === 'config' || k === 'weights' || k === 'init'))
+        setMessage(
+          missing,
+          'model is missing: config and weights (or init) go inside it, {"model": {"config", "weights"}, "x"}',
+        );
+      if (ctx.issues.length || !config || !body.x) return;
+      for (const i of batchIssues(config, body as { x: Tensor })) ctx.addIssue({ code: 'custom', ...i });
+    },
+    { when: () => true },
+  );
 }
 
 const forwardShape = {

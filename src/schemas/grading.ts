@@ -1,7 +1,7 @@
 // Autograding on the wire: assignments, per-student problems, submissions and the instructor's export.
 import { z } from 'zod';
 import { QUANTITIES } from '../grading/quantities.js';
-import { ModelConfig, Weights } from './model.js';
+import { ModelConfig, WeightsOutput } from './model.js';
 import { GradeReport } from './reports.js';
 import { indexTensor, tensor } from './tensor.js';
 
@@ -97,7 +97,7 @@ export const ProblemResponse = z
     student: StudentId,
     token: z.string().meta({ description: 'the student’s submission token: Authorization: Bearer <token>' }),
     problem: z.strictObject({
-      model: z.strictObject({ config: ModelConfig, weights: Weights }),
+      model: z.strictObject({ config: ModelConfig, weights: WeightsOutput }),
       x: tensor(3, '(B, T, d)'),
       targets: indexTensor([1, 2], '(B) for readout "last", (B, T) for "all"'),
     }),

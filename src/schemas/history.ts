@@ -10,7 +10,14 @@ export const MAX_SNAPSHOTS = 256;
 export const MAX_AT = 256;
 export const HISTORY_KINDS = ['step', 'profile', 'hidden'] as const;
 
-const step = (what: string) => z.coerce.number().int().min(0).optional().meta({ description: what });
+const step = (what: string) =>
+  z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional()
+    .meta({ description: what });
 
 /** Not strict: a download link carries its token as ?access_token=. */
 export const HistoryQuery = z.object({

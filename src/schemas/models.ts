@@ -1,6 +1,7 @@
 // Stored models: create, list, read (with weights a PyTorch user can load), replace weights.
 import { z } from 'zod';
-import { Init, ModelConfig, Weights, weightIssues } from './model.js';
+import { Init, ModelConfig, modelIssues, WeightsInput, WeightsOutput } from './model.js';
+import { LAYOUTS } from './state-dict.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -14,14 +15,13 @@ export const ModelName = z
   .meta({ description: 'a unique name; /v2 addresses models by name or id' });
 
 export const CreateModelBody = z
-  .strictObject({ name: ModelName.optional(), config: ModelConfig, weights: Weights.optional(), init: Init.optional() })
-  .superRefine((m, ctx) => {
-    if ((m.weights === undefined) === (m.init === undefined))
-      ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of weights or init' });
-    else if (m.weights)
-      for (const i of weightIssues(m.config, m.weights))
-        ctx.addIssue({ code: 'custom', path: ['weights', ...i.path], message: i.message });
+  .strictObject({
+    name: ModelName.optional(),
+    config: ModelConfig,
+    weights: WeightsInput.optional(),
+    init: Init.optional(),
   })
+  .superRefine(modelIssues, { when: () => true })
   .meta({ id: 'CreateModelBody' });
 export type CreateModelBody = z.infer<typeof CreateModelBody>;
 
@@ -44,5 +44,26 @@ export const ModelSummary = z
     updatedAt: z.string(),
   })
   .meta({ id: 'ModelSummary' });
-export const ModelDetail = ModelSummary.extend({ weights: Weights }).meta({ id: 'ModelDetail' });
+export const ModelDetail = ModelSummary.extend({
+  weights: WeightsOutput.meta({ description: 'the state_dict in the layout asked for (?layout=, default myRNN)' }),
+}).meta({ id: 'ModelDetail' });
+
+/** ?layout=torch.nn.RNN reads the weights back as nn.RNN + nn.Linear's state_dict, with these module names. */
+export const LayoutQuery = z.strictObject({
+  layout: z
+    .enum(LAYOUTS)
+    .default('myRNN')
+    .meta({ description: 'myRNN: U.weight …; torch.nn.RNN: <rnn>.weight_ih_l0 …, <head>.weight, <head>.bias' }),
+  rnn: z
+    .string()
+    .regex(/^[A-Za-z0-9_.]{0,64}$/)
+    .default('rnn')
+    .meta({ description: 'the nn.RNN module’s attribute name (torch.nn.RNN layout); empty: no prefix' }),
+  head: z
+    .string()
+    .regex(/^[A-Za-z0-9_.]{0,64}$/)
+    .default('fc')
+    .meta({ description: 'the nn.Linear head’s attribute name (torch.nn.RNN layout); empty: no prefix' }),
+});
+export type LayoutQuery = z.infer<typeof LayoutQuery>;
 export const ModelList = z.strictObject({ models: z.array(ModelSummary), total: z.int() }).meta({ id: 'ModelList' });

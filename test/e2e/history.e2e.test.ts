@@ -37,19 +37,22 @@ describe('the dashboard on the history, end to end', () => {
   let scrubRun: string;
 
   const log = () => new HistoryRepo(db);
-  const recordedStep = (id: string, step: number) => JSON.parse(log().frames(id, 'step', step, step, 1)[0].frame);
+  const recordedStep = async (id: string, step: number) =>
+    JSON.parse((await log().frames(id, 'step', step, step, 1))[0].frame);
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'unroll-e2e-history-'));
     const config = loadConfig({ UNROLL_DATA_DIR: dataDir, LOG_LEVEL: 'silent', UNROLL_RUNS_CONCURRENCY: '1' });
-    db = openDatabase(config.dataDir);
+    db = await openDatabase({ dataDir: config.dataDir });
     app = await buildApp(config, { db, pool: null, logger: false });
-    app.addHook('onClose', async () => db.close());
+    app.addHook('onClose', async () => {
+      await db.close();
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     // the 10^6-step log straight through the repository, as the server records one (not an hour of training)
-    big = seedRun(db, { steps: BIG, T: 20, H: 16, hiddenEvery: 1000, batch: 5000, name: 'a million steps' });
-    scrubRun = seedRun(db, { steps: 20_000, T: 32, H: 32, hiddenEvery: 10, batch: 1000, name: 'H = T = 32' });
+    big = await seedRun(db, { steps: BIG, T: 20, H: 16, hiddenEvery: 1000, batch: 5000, name: 'a million steps' });
+    scrubRun = await seedRun(db, { steps: 20_000, T: 32, H: 32, hiddenEvery: 10, batch: 1000, name: 'H = T = 32' });
     for (const T of LENGTHS) {
       const r = await fetch(`${base}/v1/runs`, {
         method: 'POST',
@@ -95,14 +98,14 @@ describe('the dashboard on the history, end to end', () => {
     expect(profile.map((p) => p.dhNorm.length)).toEqual(LENGTHS);
     for (const p of profile) {
       expect(p.step).toBe(TRAIN.steps - 1);
-      expect(p.dhNorm).toEqual(recordedStep(p.id, p.step).dhNorm);
+      expect(p.dhNorm).toEqual((await recordedStep(p.id, p.step)).dhNorm);
     }
     // a chosen step instead of the latest
     await page.fill('#compare-step', '100');
     await page.dispatchEvent('#compare-step', 'change');
     await page.waitForFunction(profileAt, 100, SLOW);
     const at100 = JSON.parse((await page.getAttribute('#fig-cmp-profile', 'data-profile')) ?? '[]');
-    expect(at100[2].dhNorm).toEqual(recordedStep(copyRuns[2], 100).dhNorm);
+    expect(at100[2].dhNorm).toEqual((await recordedStep(copyRuns[2], 100)).dhNorm);
     // only what differs: the length (and the name); not the task, the optimizer or the steps
     const rows = await page.$$eval('#compare-settings tr th:first-child', (ths) => ths.map((t) => t.textContent));
     expect(rows).toContain('length');
@@ -131,12 +134,12 @@ describe('the dashboard on the history, end to end', () => {
     const step = 170; // 7 + 10 snapshots in, every 10 steps
     await page.waitForSelector(`#heat-hidden[data-step="${step}"]`, SLOW);
     const matrix = JSON.parse((await page.getAttribute('#heat-hidden', 'data-matrix')) ?? 'null');
-    const recorded = JSON.parse(log().frames(scrubRun, 'hidden', step, step, 1)[0].frame);
+    const recorded = JSON.parse((await log().frames(scrubRun, 'hidden', step, step, 1))[0].frame);
     expect(matrix).toEqual(recorded.h);
     expect(matrix).toHaveLength(32);
     expect(matrix[0]).toHaveLength(32);
     const column = JSON.parse((await page.getAttribute('#fig-scrub', 'data-profile')) ?? 'null');
-    expect(column).toEqual(recordedStep(scrubRun, step).dhNorm);
+    expect(column).toEqual((await recordedStep(scrubRun, step)).dhNorm);
     // the network's h_t nodes are tinted with that step's profile
     const tinted = await page.$$eval('#net .unrolled .node.h.tinted', (n) => n.length);
     expect(tinted).toBeGreaterThan(0);
@@ -176,7 +179,7 @@ describe('the dashboard on the history, end to end', () => {
     expect(lines).toHaveLength(TRAIN.steps + 1);
     const header = lines[0].split(',');
     const row = Object.fromEntries(lines[1 + 123].split(',').map((v, i) => [header[i], Number(v)]));
-    const f = recordedStep(id, 123);
+    const f = await recordedStep(id, 123);
     expect(row.step).toBe(123);
     expect(row.loss).toBe(f.loss);
     expect(row.accuracy).toBe(f.accuracy);

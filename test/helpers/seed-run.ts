@@ -61,7 +61,7 @@ export function hiddenFrame(i: number, T: number, H: number): HiddenFrame {
 }
 
 /** Inserts a succeeded run of `steps` recorded steps; returns its id. */
-export function seedRun(db: Db, o: SeedOptions): string {
+export async function seedRun(db: Db, o: SeedOptions): Promise<string> {
   const T = o.T ?? 20;
   const H = o.H ?? 16;
   const hiddenEvery = o.hiddenEvery ?? 1000;
@@ -69,7 +69,7 @@ export function seedRun(db: Db, o: SeedOptions): string {
   const repo = new RunsRepo(db);
   const newLog = () => new RunLog(repo, new HistoryService(new HistoryRepo(db)).writer);
   let log = newLog();
-  const r = resolveRun(
+  const r = await resolveRun(
     {
       task: { name: 'sign-of-sum', length: T },
       model: {
@@ -86,8 +86,8 @@ export function seedRun(db: Db, o: SeedOptions): string {
     LIMITS,
   );
   const id = crypto.randomUUID();
-  repo.insert({ id, name: o.name ?? null, task: 'sign-of-sum', ...r });
-  repo.markRunning(id);
+  await repo.insert({ id, name: o.name ?? null, task: 'sign-of-sum', ...r });
+  await repo.claim(id);
   for (let s = 0; s < o.steps; s += batch) {
     if (o.restartAt !== undefined && s >= o.restartAt && s - batch < o.restartAt) log = newLog();
     const events: EventOut[] = [];
@@ -96,9 +96,9 @@ export function seedRun(db: Db, o: SeedOptions): string {
       const f = stepFrame(i, T, o.spikeAt);
       events.push({ step: i, kind: 'step', text: JSON.stringify(f), loss: f.loss, accuracy: f.accuracy });
     }
-    log.steps(id, events);
+    await log.steps(id, events);
   }
-  log.steps(id, [{ step: o.steps, kind: 'hidden', text: JSON.stringify(hiddenFrame(o.steps, T, H)) }]);
-  log.finish(id, { status: 'succeeded', step: o.steps });
+  await log.steps(id, [{ step: o.steps, kind: 'hidden', text: JSON.stringify(hiddenFrame(o.steps, T, H)) }]);
+  await log.finish(id, { status: 'succeeded', step: o.steps });
   return id;
 }

@@ -18,7 +18,7 @@ let id: string;
 beforeAll(async () => {
   app = await testApp();
   await app.ready();
-  id = seedRun(app.services.db, { steps: N, T, H, hiddenEvery: 100, batch: 333, spikeAt: SPIKE });
+  id = await seedRun(app.services.db, { steps: N, T, H, hiddenEvery: 100, batch: 333, spikeAt: SPIKE });
 });
 afterAll(() => app.close());
 
@@ -113,9 +113,9 @@ describe('GET /v1/runs/:id/history', () => {
 
   it('rebuilds the rollups of a log recorded without them, and after a restart mid-run, to the same answer', async () => {
     const want = await history('points=300');
-    new HistoryRepo(app.services.db).clearRollups(id);
+    await new HistoryRepo(app.services.db).clearRollups(id);
     expect(await history('points=300')).toEqual(want);
-    const again = seedRun(app.services.db, {
+    const again = await seedRun(app.services.db, {
       steps: N,
       T,
       H,

@@ -17,6 +17,7 @@ import {
   SubmissionList,
   SubmissionParams,
 } from '../../schemas/grading.js';
+import { LayoutQuery } from '../../schemas/models.js';
 import { Problem, withProblems } from '../../schemas/problem.js';
 import { AnyReport } from '../../schemas/reports.js';
 import { bearerToken } from '../auth.js';
@@ -55,7 +56,7 @@ export const gradingRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       },
     },
     async (req, reply) => {
-      const a = grading.create(bearerToken(req), req.body);
+      const a = await grading.create(bearerToken(req), req.body);
       reply.code(201).header('location', `/v1/assignments/${a.id}`);
       return a;
     },
@@ -89,7 +90,7 @@ export const gradingRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       },
     },
     async (req, reply) => {
-      grading.delete(bearerToken(req), req.params.id);
+      await grading.delete(bearerToken(req), req.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -102,10 +103,11 @@ export const gradingRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
         security,
         summary: "A student's own problem (weights, x, targets) and submission token: instructor, or that student",
         params: ProblemParams,
+        querystring: LayoutQuery,
         response: withProblems(ProblemResponse),
       },
     },
-    async (req) => grading.problem(bearerToken(req), req.params.id, req.params.student),
+    async (req) => grading.problem(bearerToken(req), req.params.id, req.params.student, req.query),
   );
   app.post(
     '/v1/assignments/:id/submissions',
@@ -155,7 +157,7 @@ export const gradingRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       },
     },
     async (req, reply) => {
-      const r = grading.export(bearerToken(req), req.params.id, req.query);
+      const r = await grading.export(bearerToken(req), req.params.id, req.query);
       if (r.kind === 'json') return r.body;
       return reply
         .type('text/csv; charset=utf-8')

@@ -40,7 +40,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
     },
     async (req, reply) => {
       const { format } = req.query;
-      const body = runs.export(req.params.id, format);
+      const body = await runs.export(req.params.id, format);
       return reply
         .type(EXPORT_TYPES[format])
         .header('content-disposition', `attachment; filename="run-${req.params.id}.${format}"`)

@@ -1,7 +1,7 @@
 // Stored models: CRUD under /v1/models, and the compute routes on a stored model.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { weightsOf } from '../../compute/models.js';
+import { stateDictOf } from '../../compute/models.js';
 import { toTask } from '../../compute/requests.js';
 import type { StoredModel } from '../../db/models.repo.js';
 import {
@@ -14,14 +14,14 @@ import {
   JacobianInput,
   JacobianResponse,
 } from '../../schemas/compute.js';
-import { Weights } from '../../schemas/model.js';
-import { CreateModelBody, ListQuery, ModelDetail, ModelList, ModelParams } from '../../schemas/models.js';
+import { WeightsInput } from '../../schemas/model.js';
+import { CreateModelBody, LayoutQuery, ListQuery, ModelDetail, ModelList, ModelParams } from '../../schemas/models.js';
 import { Problem, withProblems } from '../../schemas/problem.js';
 import type { Services } from '../services.js';
 import { clientGone } from '../signal.js';
 
 const summary = ({ params: _, ...s }: StoredModel) => s;
-const detail = (m: StoredModel) => ({ ...summary(m), weights: weightsOf(m.config, m.params) });
+const detail = (m: StoredModel, q?: LayoutQuery) => ({ ...summary(m), weights: stateDictOf(m.config, m.params, q) });
 
 export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { models, compute } = services;
@@ -35,13 +35,14 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         tags,
         summary: 'Store a model (weights or init.seed); 201 with its id',
         body: CreateModelBody,
+        querystring: LayoutQuery,
         response: { ...withProblems(ModelDetail), 201: ModelDetail },
       },
     },
     async (req, reply) => {
-      const m = models.create(req.body);
+      const m = await models.create(req.body);
       reply.code(201).header('location', `/v1/models/${m.id}`);
-      return detail(m);
+      return detail(m, req.query);
     },
   );
   app.get(
@@ -62,11 +63,16 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       schema: {
         tags,
         summary: 'A stored model with its weights, ready for torch.tensor and load_state_dict',
+        description:
+          '`?layout=torch.nn.RNN` gives the weights as the state_dict of `nn.RNN(d, H, batch_first=True)` ' +
+          'named `rnn` plus `nn.Linear(H, C)` named `fc` (`?rnn=`, `?head=` rename them): ' +
+          '`bias_ih_l0` holds W.bias and `bias_hh_l0` is zeros.',
         params,
+        querystring: LayoutQuery,
         response: withProblems(ModelDetail),
       },
     },
-    async (req) => detail(models.get(req.params.id)),
+    async (req) => detail(await models.get(req.params.id), req.query),
   );
   app.put(
     '/v1/models/:id/weights',
@@ -74,12 +80,16 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       schema: {
         tags,
         summary: 'Replace the weights (the body is the state_dict); the version goes up by one',
+        description:
+          'The body is the state_dict itself, `{"U.weight": [[…]], "W.weight": …, "W.bias": …, "V.weight": …, "V.bias": …}` ' +
+          '(or torch.nn.RNN + nn.Linear keys), as `{k: v.tolist() for k, v in model.state_dict().items()}` writes it.',
         params,
-        body: Weights,
+        querystring: LayoutQuery,
+        body: WeightsInput,
         response: withProblems(ModelDetail),
       },
     },
-    async (req) => detail(models.updateWeights(req.params.id, req.body)),
+    async (req) => detail(await models.updateWeights(req.params.id, req.body), req.query),
   );
   app.delete(
     '/v1/models/:id',
@@ -92,7 +102,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) => {
-      models.delete(req.params.id);
+      await models.delete(req.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -109,7 +119,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ForwardResponse),
       },
     },
-    (req, reply) => compute.run(toTask('forward', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('forward', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/bptt',
@@ -122,7 +133,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(BpttResponse),
       },
     },
-    (req, reply) => compute.run(toTask('bptt', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('bptt', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/jacobian',
@@ -135,7 +147,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(JacobianResponse),
       },
     },
-    (req, reply) => compute.run(toTask('jacobian', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('jacobian', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/gradcheck',
@@ -148,6 +161,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(GradcheckResponse),
       },
     },
-    (req, reply) => compute.run(toTask('gradcheck', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('gradcheck', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
 };

@@ -61,27 +61,29 @@ export interface Fetched {
 }
 
 /** Reads the pieces: one query per run of consecutive buckets of a level, and per run of steps. */
-export function fetchPieces(repo: HistoryRepo, runId: string, pieces: readonly Piece[]): Fetched {
+export async function fetchPieces(repo: HistoryRepo, runId: string, pieces: readonly Piece[]): Promise<Fetched> {
   const byLevel: number[][] = Array.from({ length: LEVELS + 1 }, () => []);
   for (const p of pieces) byLevel[p.level].push(p.index);
   const out: Fetched = { rollups: byLevel.map(() => new Map()), steps: new Map() };
-  byLevel.forEach((indices, level) => {
+  for (let level = 0; level <= LEVELS; level++) {
+    const indices = byLevel[level];
     indices.sort((x, y) => x - y);
     for (let i = 0; i < indices.length; ) {
       let j = i;
       while (j + 1 < indices.length && indices[j + 1] <= indices[j] + 1) j++;
       const [lo, hi] = [indices[i], indices[j]];
       if (level === 0) {
-        for (const r of repo.frames(runId, 'step', lo, hi, 2 * (hi - lo + 1))) {
+        for (const r of await repo.frames(runId, 'step', lo, hi, 2 * (hi - lo + 1))) {
           const f = JSON.parse(r.frame);
           out.steps.set(r.step, { values: seriesOf(f), dhNorm: f.dhNorm });
         }
       } else {
-        for (const r of repo.rollups(runId, level, lo, hi)) out.rollups[level].set(r.bucket, statsFromBytes(r.stats));
+        for (const r of await repo.rollups(runId, level, lo, hi))
+          out.rollups[level].set(r.bucket, statsFromBytes(r.stats));
       }
       i = j + 1;
     }
-  });
+  }
   return out;
 }
 
@@ -100,7 +102,13 @@ export function statsOf(pieces: readonly Piece[], fetched: Fetched, into: Stats 
 }
 
 /** The stats of steps a..b, for small ranges (at most 15 buckets of each level and 15 steps are read). */
-export function summarize(repo: HistoryRepo, runId: string, a: number, b: number, recorded: number): Stats {
+export async function summarize(
+  repo: HistoryRepo,
+  runId: string,
+  a: number,
+  b: number,
+  recorded: number,
+): Promise<Stats> {
   const pieces = cover(a, b, recorded);
-  return statsOf(pieces, fetchPieces(repo, runId, pieces));
+  return statsOf(pieces, await fetchPieces(repo, runId, pieces));
 }

@@ -2,7 +2,7 @@
 // recorded), streamed a page of the log at a time: a page is read only when the client has taken the last.
 import { Readable } from 'node:stream';
 import { WEIGHT_KEYS } from '../../core/model.js';
-import type { HistoryRepo } from '../../db/history.repo.js';
+import { type HistoryRepo, LAST_STEP } from '../../db/history.repo.js';
 
 /** Step events read, and encoded, per page. */
 export const EXPORT_PAGE = 1024;
@@ -53,7 +53,7 @@ export function exportSteps(repo: HistoryRepo, runId: string, format: ExportForm
     let columns: ReturnType<typeof csvColumns> | null = null;
     let last = -1;
     for (;;) {
-      const rows = repo.frames(runId, 'step', last + 1, Number.MAX_SAFE_INTEGER, EXPORT_PAGE);
+      const rows = await repo.frames(runId, 'step', last + 1, LAST_STEP, EXPORT_PAGE);
       if (rows.length === 0) break;
       let out = '';
       for (const r of rows) {

@@ -13,19 +13,19 @@ interface Open {
 }
 
 /** The stats of steps a..b of a run, from its log (for the steps before the first one seen). */
-export type Summarize = (runId: string, a: number, b: number) => Stats;
+export type Summarize = (runId: string, a: number, b: number) => Stats | Promise<Stats>;
 
 export class RollupWriter {
   private readonly open = new Map<string, Open>();
 
   constructor(private readonly summarize: Summarize) {}
 
-  /** The rollup rows that these events (in log order) complete. */
-  rows(runId: string, events: readonly { step: number; kind: string; frame: string }[]): RollupRow[] {
+  /** The rollup rows that these events (in log order) complete. Calls for one run must not overlap. */
+  async rows(runId: string, events: readonly { step: number; kind: string; frame: string }[]): Promise<RollupRow[]> {
     const rows: RollupRow[] = [];
     for (const e of events) {
       if (e.kind !== 'step') continue;
-      const o = this.openFor(runId, e.step);
+      const o = this.open.get(runId) ?? (await this.openAt(runId, e.step));
       if (e.step < o.next) continue;
       o.next = e.step + 1;
       const values = seriesOf(JSON.parse(e.frame));
@@ -54,18 +54,15 @@ export class RollupWriter {
     this.open.delete(runId);
   }
 
-  private openFor(runId: string, step: number): Open {
-    let o = this.open.get(runId);
-    if (!o) {
-      const buckets = [];
-      for (let L = 1; L <= LEVELS; L++) {
-        const index = Math.floor(step / sizeOf(L));
-        const start = index * sizeOf(L);
-        buckets.push({ index, stats: start < step ? this.summarize(runId, start, step - 1) : emptyStats() });
-      }
-      o = { next: step, buckets };
-      this.open.set(runId, o);
+  private async openAt(runId: string, step: number): Promise<Open> {
+    const buckets = [];
+    for (let L = 1; L <= LEVELS; L++) {
+      const index = Math.floor(step / sizeOf(L));
+      const start = index * sizeOf(L);
+      buckets.push({ index, stats: start < step ? await this.summarize(runId, start, step - 1) : emptyStats() });
     }
+    const o = { next: step, buckets };
+    this.open.set(runId, o);
     return o;
   }
 }

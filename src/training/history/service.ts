@@ -4,7 +4,7 @@
 
 import type { Readable } from 'node:stream';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { HistoryRepo } from '../../db/history.repo.js';
+import { type HistoryRepo, LAST_STEP } from '../../db/history.repo.js';
 import {
   type HiddenHistory,
   MAX_SNAPSHOTS,
@@ -72,8 +72,8 @@ export class HistoryService {
 
   /** The history of a run the caller has checked exists, trained with `spec`. */
   async history(runId: string, spec: RunSpec, q: HistoryRequest): Promise<RunHistory> {
-    const recorded = this.repo.bounds(runId, 'step');
-    const hiddenBounds = q.kinds.includes('hidden') ? this.repo.bounds(runId, 'hidden') : null;
+    const recorded = await this.repo.bounds(runId, 'step');
+    const hiddenBounds = q.kinds.includes('hidden') ? await this.repo.bounds(runId, 'hidden') : null;
     // the last snapshot (of the trained weights) comes after the last step
     const last = Math.max(recorded?.last ?? -1, hiddenBounds?.last ?? -1);
     const from = q.from ?? 0;
@@ -121,7 +121,7 @@ export class HistoryService {
         plans.push({ start, pieces });
         all.push(...pieces);
       }
-      const fetched = fetchPieces(this.repo, runId, all);
+      const fetched = await fetchPieces(this.repo, runId, all);
       for (const { start, pieces } of plans) {
         const s = statsOf(pieces, fetched);
         const n = stepsIn(s);
@@ -151,7 +151,7 @@ export class HistoryService {
     for (let k = 0; k < starts.length; k++) {
       // a named step exactly; a bucket's first recorded step, wherever it is in the bucket
       const [a, b] = at ? [starts[k], starts[k]] : [starts[k], Math.min(to, starts[k] + w - 1 - (starts[k] % w))];
-      const [r] = this.repo.frames(runId, 'step', a, b, 1);
+      const [r] = await this.repo.frames(runId, 'step', a, b, 1);
       if (r && r.step !== out.steps[out.steps.length - 1]) {
         const f = JSON.parse(r.frame);
         out.steps.push(r.step);
@@ -167,9 +167,9 @@ export class HistoryService {
     const out: HiddenHistory = { every, total: 0, stride: 1, last: null, steps: [], h: [] };
     if (to < from) return out;
     const limit = Math.min(snapshots, MAX_SNAPSHOTS);
-    out.total = this.repo.count(runId, 'hidden', from, to);
+    out.total = await this.repo.count(runId, 'hidden', from, to);
     if (out.total === 0) return out;
-    out.last = this.repo.frames(runId, 'hidden', Math.max(from, to - every), to, 2).at(-1)?.step ?? null;
+    out.last = (await this.repo.frames(runId, 'hidden', Math.max(from, to - every), to, 2)).at(-1)?.step ?? null;
     out.stride = Math.ceil(out.total / limit);
     // snapshots sit at multiples of `every` (and the last one after the final step): every stride-th of them
     const origin = Math.ceil(from / every) * every;
@@ -177,8 +177,8 @@ export class HistoryService {
     while (out.steps.length < limit && at <= to) {
       const rows =
         out.stride === 1
-          ? this.repo.frames(runId, 'hidden', at, to, CHUNK_SNAPSHOTS)
-          : this.repo.framesEvery(runId, 'hidden', at, to, origin, every * out.stride, CHUNK_SNAPSHOTS);
+          ? await this.repo.frames(runId, 'hidden', at, to, CHUNK_SNAPSHOTS)
+          : await this.repo.framesEvery(runId, 'hidden', at, to, origin, every * out.stride, CHUNK_SNAPSHOTS);
       if (rows.length === 0) break;
       for (const r of rows) {
         if (out.steps.length >= limit || r.step === out.steps[out.steps.length - 1]) continue;
@@ -200,8 +200,8 @@ export class HistoryService {
    * A run recorded before rollups existed has none: they are rebuilt from its log once, a chunk at a time,
    * before its first history answer (concurrent requests wait for the same rebuild).
    */
-  private backfill(runId: string, last: number): Promise<void> {
-    if (last < 15 || this.repo.hasRollups(runId)) return Promise.resolve();
+  private async backfill(runId: string, last: number): Promise<void> {
+    if (last < 15 || (await this.repo.hasRollups(runId))) return;
     let p = this.backfills.get(runId);
     if (!p) {
       p = this.rebuild(runId).finally(() => this.backfills.delete(runId));
@@ -215,10 +215,10 @@ export class HistoryService {
     const writer = new RollupWriter(() => emptyStats());
     let at = 0;
     for (;;) {
-      const rows = this.repo.frames(runId, 'step', at, Number.MAX_SAFE_INTEGER, CHUNK_BACKFILL);
+      const rows = await this.repo.frames(runId, 'step', at, LAST_STEP, CHUNK_BACKFILL);
       if (rows.length === 0) break;
       const events = rows.map((r) => ({ step: r.step, kind: 'step', frame: r.frame }));
-      this.repo.putRollups(runId, writer.rows(runId, events));
+      await this.repo.putRollups(runId, await writer.rows(runId, events));
       at = rows[rows.length - 1].step + 1;
       await yieldToLoop();
     }

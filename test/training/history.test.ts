@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HistoryRepo } from '../../src/db/history.repo.js';
 import { RunHistory } from '../../src/schemas/history.js';
-import { testApp } from '../helpers/app.js';
+import { databaseOf, testApp } from '../helpers/app.js';
 import { hiddenFrame, seedRun, stepFrame } from '../helpers/seed-run.js';
 
 const N = 70_001; // past a full level-4 rollup (65 536 steps) and not a multiple of anything
@@ -18,7 +18,7 @@ let id: string;
 beforeAll(async () => {
   app = await testApp();
   await app.ready();
-  id = await seedRun(app.services.db, { steps: N, T, H, hiddenEvery: 100, batch: 333, spikeAt: SPIKE });
+  id = await seedRun(databaseOf(app), { steps: N, T, H, hiddenEvery: 100, batch: 333, spikeAt: SPIKE });
 });
 afterAll(() => app.close());
 
@@ -113,9 +113,9 @@ describe('GET /v1/runs/:id/history', () => {
 
   it('rebuilds the rollups of a log recorded without them, and after a restart mid-run, to the same answer', async () => {
     const want = await history('points=300');
-    await new HistoryRepo(app.services.db).clearRollups(id);
+    await new HistoryRepo(databaseOf(app)).clearRollups(id);
     expect(await history('points=300')).toEqual(want);
-    const again = await seedRun(app.services.db, {
+    const again = await seedRun(databaseOf(app), {
       steps: N,
       T,
       H,

@@ -4,8 +4,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ExportQuery, HistoryQuery, RunHistory } from '../../schemas/history.js';
 import { withProblems } from '../../schemas/problem.js';
 import { RunParams } from '../../schemas/runs.js';
+import type { Services } from '../../services.js';
 import { EXPORT_TYPES } from '../../training/history/export.js';
-import type { Services } from '../services.js';
 
 export const historyRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { runs } = services;

@@ -83,8 +83,21 @@ export class RunPanel {
     this.root.hidden = false;
     this.root.dataset.runId = run.id;
     this.root.dataset.opened = '';
-    /** @type {HTMLAnchorElement} */ ($('run-csv')).href = exportUrl(run.id, 'csv');
-    /** @type {HTMLAnchorElement} */ ($('run-jsonl')).href = exportUrl(run.id, 'jsonl');
+    // the export links are made here: they only exist for a run (the page's HTML links only its own files)
+    $('run-exports').replaceChildren(
+      ...[
+        ['csv', 'run-csv', 'Export CSV'],
+        ['jsonl', 'run-jsonl', 'Export JSON Lines'],
+      ].map(([format, id, text]) => {
+        const a = document.createElement('a');
+        a.id = id;
+        a.className = 'button';
+        a.href = exportUrl(run.id, /** @type {'csv' | 'jsonl'} */ (format));
+        a.download = '';
+        a.textContent = text;
+        return a;
+      }),
+    );
     const data = this.data;
     const t0 = performance.now();
     this.events = null;

@@ -46,6 +46,9 @@ export class RunPanel {
     this.dhColumn = new Heatmap(/** @type {HTMLCanvasElement} */ ($('heat-dhcol')));
     /** The snapshot the slider shows, or null for the latest. @type {import('./scrubber.js').Snapshot | null} */
     this.scrubbed = null;
+    /** What the charts and the dL/dh_t heatmap last drew, so that a redraw for the scrubber skips them. */
+    /** @type {{data: RunData | null, lines: string, dhData: RunData | null, dh: string}} */
+    this.drawn = { data: null, lines: '', dhData: null, dh: '' };
     const slider = /** @type {HTMLInputElement} */ ($('scrub'));
     this.scrubber = new Scrubber(slider, (snap) => {
       this.scrubbed = snap;
@@ -231,6 +234,11 @@ export class RunPanel {
 
   lines() {
     const m = this.data.metrics;
+    // a redraw for the scrubber alone leaves the charts as they are (uPlot redraws itself on a resize)
+    const linesKey = `${m.count}:${this.data.grads?.count ?? 0}`;
+    if (this.drawn.data === this.data && this.drawn.lines === linesKey) return;
+    this.drawn.lines = linesKey;
+    this.drawn.data = this.data;
     const x = Array.from(m.snapshot().x);
     this.loss.update([x, m.series(0), m.series(1).map((v) => (v === null ? null : v * 100))]);
     const g = this.data.grads;
@@ -246,7 +254,10 @@ export class RunPanel {
 
   heatmaps() {
     const dh = this.data.dh;
-    if (dh?.rows) {
+    const dhKey = `${dh?.count}:${dh?.width}:${$('heat-dh').clientWidth}:${$('heat-dh').clientHeight}`;
+    if (dh?.rows && (this.drawn.dhData !== this.data || this.drawn.dh !== dhKey)) {
+      this.drawn.dh = dhKey;
+      this.drawn.dhData = this.data;
       const snap = dh.snapshot();
       const s0 = snap.lo[0];
       const s1 = snap.hi[snap.rows - 1];

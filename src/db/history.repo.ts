@@ -105,6 +105,23 @@ export class HistoryRepo {
     return rows.map((r) => ({ step: Number(r.step), frame: r.frame }));
   }
 
+  /** Events of a kind at these steps (one each, the first recorded), in step order. */
+  async framesAt(runId: string, kind: Kind, steps: readonly number[]): Promise<StepRow[]> {
+    if (steps.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('run_events')
+      .select(['step', 'frame'])
+      .where('run_id', '=', runId)
+      .where('kind', '=', kind)
+      .where('step', 'in', [...steps])
+      .orderBy('step')
+      .orderBy('seq')
+      .execute();
+    const out: StepRow[] = [];
+    for (const r of rows) if (out.at(-1)?.step !== Number(r.step)) out.push({ step: Number(r.step), frame: r.frame });
+    return out;
+  }
+
   async count(runId: string, kind: Kind, from: number, to: number): Promise<number> {
     const r = await this.db
       .selectFrom('run_events')

@@ -148,17 +148,20 @@ export class HistoryService {
     const w = bucketWidth(from, to, points);
     const starts: number[] = at ? [...at] : [];
     if (!at) for (let j = Math.floor(from / w); j * w <= to; j++) starts.push(Math.max(from, j * w));
-    for (let k = 0; k < starts.length; k++) {
-      // a named step exactly; a bucket's first recorded step, wherever it is in the bucket
-      const [a, b] = at ? [starts[k], starts[k]] : [starts[k], Math.min(to, starts[k] + w - 1 - (starts[k] % w))];
-      const [r] = await this.repo.frames(runId, 'step', a, b, 1);
-      if (r && r.step !== out.steps[out.steps.length - 1]) {
+    for (let c = 0; c < starts.length; c += CHUNK_PROFILES) {
+      const chunk = starts.slice(c, c + CHUNK_PROFILES);
+      // one query for the chunk's steps; a bucket whose first step is missing (a gap) looks further in
+      const found = new Map((await this.repo.framesAt(runId, 'step', chunk)).map((r) => [r.step, r]));
+      for (const a of chunk) {
+        let r = found.get(a);
+        if (!r && !at) [r] = await this.repo.frames(runId, 'step', a, Math.min(to, a + w - 1 - (a % w)), 1);
+        if (!r || r.step === out.steps[out.steps.length - 1]) continue;
         const f = JSON.parse(r.frame);
         out.steps.push(r.step);
         out.dhNorm.push(f.dhNorm);
         out.gradNorm.push(f.gradNorm);
       }
-      if ((k + 1) % CHUNK_PROFILES === 0) await yieldToLoop();
+      await yieldToLoop();
     }
     return out;
   }

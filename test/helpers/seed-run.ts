@@ -26,7 +26,15 @@ export interface SeedOptions {
   restartAt?: number;
 }
 
-const LIMITS = { maxSteps: 10_000_000, maxCost: 1e12, maxParams: 1e9, maxOutputElements: 1e9, hiddenEvery: 10 };
+const LIMITS = {
+  maxSteps: 10_000_000,
+  maxCost: 1e12,
+  maxParams: 1e9,
+  maxOutputElements: 1e9,
+  hiddenEvery: 10,
+  maxRunCost: Number.POSITIVE_INFINITY,
+  maxLogBytes: Number.POSITIVE_INFINITY,
+};
 
 /** A cheap deterministic number in (0, 1) for (i, k). */
 const noise = (i: number, k: number) => {

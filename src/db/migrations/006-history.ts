@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { bytes, type Migration } from './types.js';
 
 export const history: Migration = {
-  name: '005-history',
+  name: '006-history',
   async up(db, d) {
     await db.schema.createIndex('run_events_by_step').on('run_events').columns(['run_id', 'kind', 'step']).execute();
     await db.schema

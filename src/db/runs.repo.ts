@@ -2,6 +2,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { ElmanConfig, Params } from '../core/model.js';
 import type { Run, RunSpec, RunStatus } from '../schemas/runs.js';
+import { type RollupRow, upsertRollups } from './history.repo.js';
 import { packParams, unpackParams } from './models.repo.js';
 import type { Db } from './open.js';
 import type { Schema } from './schema.js';
@@ -188,14 +189,16 @@ export class RunsRepo {
   }
 
   /**
-   * Appends events, and the run's progress or its end, in one transaction (a batch from a worker costs one
-   * commit; a final row and its status event are seen together or not at all).
+   * Appends events, the rollups they complete, and the run's progress or its end, in one transaction (a
+   * batch from a worker costs one commit; a final row and its status event are seen together or not at all;
+   * the rollups never disagree with the log).
    */
   async record(
     id: string,
     events: StoredEvent[],
     progress?: { step: number; loss: number; accuracy: number },
     end?: RunEnd,
+    rollups: readonly RollupRow[] = [],
   ): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < events.length; i += INSERT_ROWS)
@@ -207,6 +210,7 @@ export class RunsRepo {
               .map((e) => ({ run_id: id, seq: e.seq, step: e.step, kind: e.kind, frame: e.frame })),
           )
           .execute();
+      await upsertRollups(trx, id, rollups);
       if (progress)
         await trx
           .updateTable('runs')

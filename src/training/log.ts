@@ -4,6 +4,7 @@
 // which is what makes replay-then-follow gapless now that a commit is asynchronous.
 import type { RunEnd, RunsRepo, StoredEvent } from '../db/runs.repo.js';
 import type { RunStatus, StatusFrame } from '../schemas/runs.js';
+import type { RollupWriter } from './history/rollups.js';
 import { RunHub } from './hub.js';
 import type { Evaluation, EventOut } from './loop.js';
 
@@ -23,7 +24,11 @@ export class RunLog {
   /** Per run: the last append in flight; the next one starts after it settles. */
   private readonly tails = new Map<string, Promise<void>>();
 
-  constructor(private readonly repo: RunsRepo) {}
+  constructor(
+    private readonly repo: RunsRepo,
+    /** Keeps the rollups of the step series (the fast history) with the log. */
+    private readonly rollups?: RollupWriter,
+  ) {}
 
   status(id: string, frame: StatusFrame): Promise<void> {
     return this.append(id, [{ step: frame.step, kind: 'status', frame: JSON.stringify(frame) }]);
@@ -56,6 +61,7 @@ export class RunLog {
       // nothing more comes from this process for the run, recorded or not: followers are not left waiting
       this.hub.end(id);
       this.lastSeqs.delete(id);
+      this.rollups?.forget(id);
     }
   }
 
@@ -75,10 +81,13 @@ export class RunLog {
     let seq = this.lastSeqs.get(id) ?? (await this.repo.lastSeq(id));
     const stored = events.map((e) => ({ ...e, seq: ++seq }));
     try {
-      await this.repo.record(id, stored, progress, end);
+      // appends to a run are chained: the writer sees its batches one at a time, in order
+      const rollups = this.rollups ? await this.rollups.rows(id, stored) : [];
+      await this.repo.record(id, stored, progress, end, rollups);
     } catch (err) {
-      // not committed: the next append asks the log where it stands
+      // not committed: the next append asks the log where it stands, and the rollups are rebuilt from it
       this.lastSeqs.delete(id);
+      this.rollups?.forget(id);
       throw err;
     }
     this.lastSeqs.set(id, seq);

@@ -3,11 +3,15 @@
 // once committed (a worker's next batch waits for that ack), stores the trained weights as a model, and
 // settles every run exactly once.
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ElmanConfig, Params } from '../core/model.js';
 import type { RunsRepo, StoredEvent } from '../db/runs.repo.js';
 import { AppError } from '../errors.js';
+import type { RunHistory } from '../schemas/history.js';
 import { type CreateRunBody, FINAL_STATUSES, type Run, type RunStatus } from '../schemas/runs.js';
+import type { ExportFormat } from './history/export.js';
+import type { HistoryRequest, HistoryService } from './history/service.js';
 import type { RunHub } from './hub.js';
 import { type Outcome, RunLog } from './log.js';
 import { CONTROL, type RunHandle, type RunPool, type WorkerMessage } from './protocol.js';
@@ -68,9 +72,11 @@ export class RunManager {
     private readonly models: ModelAccess,
     private readonly pool: RunPool,
     private readonly opts: RunManagerOptions,
+    /** A run's downsampled history, its snapshots and its export; the rollups it reads are kept by the log. */
+    private readonly histories: HistoryService,
     private readonly logger?: FastifyBaseLogger,
   ) {
-    this.log = new RunLog(repo);
+    this.log = new RunLog(repo, histories.writer);
   }
 
   /** Who follows which run (the live half of GET /v1/runs/:id/events). */
@@ -142,6 +148,18 @@ export class RunManager {
 
   events(id: string, afterSeq: number, sinceStep: number, limit: number): Promise<StoredEvent[]> {
     return this.repo.events(id, afterSeq, sinceStep, limit);
+  }
+
+  /** GET /v1/runs/:id/history: the series downsampled, single steps, snapshots. */
+  async history(id: string, q: HistoryRequest): Promise<RunHistory> {
+    await this.get(id);
+    return this.histories.history(id, (await this.repo.spec(id))!, q);
+  }
+
+  /** GET /v1/runs/:id/export: every step, streamed. */
+  async export(id: string, format: ExportFormat): Promise<Readable> {
+    await this.get(id);
+    return this.histories.export(id, format);
   }
 
   /** Stops a run; resolves once it is settled, so the answer shows `cancelled` and its worker is free. */

@@ -4,6 +4,7 @@ import { grading } from './002-grading.js';
 import { runs } from './003-runs.js';
 import { secrets } from './004-secrets.js';
 import { course } from './005-course.js';
+import { history } from './006-history.js';
 import type { Migration } from './types.js';
 
-export const MIGRATIONS: readonly Migration[] = [models, grading, runs, secrets, course];
+export const MIGRATIONS: readonly Migration[] = [models, grading, runs, secrets, course, history];

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     UNROLL_INSTRUCTOR_TOKENS: TEACHER,
     UNROLL_SUBMISSION_RATE_MAX: String(1e9),
   });
-  const db = openDatabase(dir);
+  const db = await openDatabase({ dataDir: dir });
   const app = await buildApp(config, { db, pool: null, logger: false });
   const auth = { authorization: `Bearer ${TEACHER}` };
   try {
@@ -73,7 +73,11 @@ async function main(): Promise<void> {
         return { student, token: p.token as string, right, wrong };
       }),
     );
-    const stored = app.services.db.prepare('SELECT secret FROM assignments WHERE id = ?').get(id) as { secret: Buffer };
+    const stored = await app.services.db.kysely
+      .selectFrom('assignments')
+      .select('secret')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     const spec = PRESETS['sheet-ex2'];
     const rows: [string, number][] = [];
 
@@ -130,7 +134,7 @@ async function main(): Promise<void> {
     for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v.toFixed(0).padStart(8)} /s`);
   } finally {
     await app.close();
-    db.close();
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

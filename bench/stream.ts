@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const counts = flag('--subscribers', '1,50').split(',').map(Number);
   const dir = mkdtempSync(join(tmpdir(), 'unroll-bench-stream-'));
   const config = loadConfig({ LOG_LEVEL: 'warn', UNROLL_RUNS_CONCURRENCY: '1' });
-  const db = openDatabase(dir);
+  const db = await openDatabase({ dataDir: dir });
   const app = await buildApp(config, { db, pool: null, logger: false });
   const base = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
   const post = async (url: string, payload?: object) =>
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     );
   }
   await app.close();
-  db.close();
+  await db.close();
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -11,7 +11,7 @@ const REPEATS = Number(process.env.REPEATS ?? 300);
 const [B, T, d, H, C] = [1, 100, 32, 128, 10];
 
 const app = await buildApp(loadConfig({ LOG_LEVEL: 'silent' }), {
-  db: openDatabase(':memory:'),
+  db: await openDatabase({ dataDir: ':memory:' }),
   pool: null,
   logger: false,
 });

@@ -9,11 +9,11 @@ const text = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 export async function generatedContract(): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
   for (const [name, schema] of Object.entries(publishedSchemas())) files[name] = text(schema);
-  const db = openDatabase(':memory:');
+  const db = await openDatabase({ dataDir: ':memory:' });
   const app = await buildApp(loadConfig({ LOG_LEVEL: 'silent' }), { db, pool: null, logger: false });
   await app.ready();
   files['openapi.json'] = text(app.swagger());
   await app.close();
-  db.close();
+  await db.close();
   return files;
 }

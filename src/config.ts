@@ -14,10 +14,33 @@ const list = z
   )
   .optional();
 
+const url = (protocols: readonly string[], example: string) =>
+  z
+    .string()
+    .refine(
+      (s) => {
+        try {
+          return protocols.includes(new URL(s).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { message: `expected a URL such as ${example}` },
+    )
+    .optional();
+
 export const ConfigSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: int(0).max(65535).default(3000),
   UNROLL_DATA_DIR: z.string().default('./data'),
+  /** PostgreSQL for every durable record (postgres://user@host:port/db), shared by every process on it; unset: SQLite in UNROLL_DATA_DIR. */
+  UNROLL_DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user@host:5432/unroll'),
+  /** PostgreSQL connections one process keeps at most. */
+  UNROLL_DATABASE_POOL_SIZE: int(1).default(10),
+  /** PostgreSQL: a connection attempt or one statement longer than this fails, and the request is a 503. */
+  UNROLL_DATABASE_TIMEOUT_MS: int(100).default(5000),
+  /** Redis for what several processes share (run fan-out, jobs, sequences, rate limits); requires UNROLL_DATABASE_URL. */
+  UNROLL_REDIS_URL: url(['redis:', 'rediss:'], 'redis://host:6379'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Request bodies above this many bytes are a 413 before they are parsed. */
   UNROLL_MAX_BODY_BYTES: int(1024).default(8 * 1024 * 1024),
@@ -94,6 +117,10 @@ export function loadConfig(
     throw new Error(`invalid configuration: ${lines.join('; ')}`);
   }
   const c = parsed.data;
+  if (c.UNROLL_REDIS_URL && !c.UNROLL_DATABASE_URL)
+    throw new Error(
+      'invalid configuration: UNROLL_REDIS_URL: requires UNROLL_DATABASE_URL (processes that share Redis must share one PostgreSQL too; each would otherwise keep its own SQLite file)',
+    );
   return Object.freeze({
     ...c,
     UNROLL_API_TOKENS: c.UNROLL_API_TOKENS ?? [],

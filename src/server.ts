@@ -1,14 +1,37 @@
 // The process: loadConfig → openDatabase → worker pool → buildApp → listen, and a graceful shutdown
-// that lets in-flight requests finish before the pool and the database close.
+// that lets in-flight requests finish before the pool and the database close. A bad setting, or a
+// database that cannot be reached at start-up, is one log line naming the setting, then exit 1.
 import closeWithGrace from 'close-with-grace';
-import { loadConfig } from './config.js';
-import { openDatabase } from './db/open.js';
+import pino from 'pino';
+import { type Config, loadConfig } from './config.js';
+import { type Db, openDatabase } from './db/open.js';
 import { buildApp } from './http/app.js';
 import { loadKernels } from './kernels.js';
 import { createComputePool } from './workers/pool.js';
 
-const config = loadConfig();
-const db = openDatabase(config.dataDir);
+function fatal(msg: string): never {
+  pino({ base: null }).fatal(msg);
+  process.exit(1);
+}
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  fatal((err as Error).message);
+}
+let db: Db;
+try {
+  db = await openDatabase({
+    url: config.UNROLL_DATABASE_URL,
+    dataDir: config.dataDir,
+    poolSize: config.UNROLL_DATABASE_POOL_SIZE,
+    timeoutMs: config.UNROLL_DATABASE_TIMEOUT_MS,
+  });
+} catch (err) {
+  const setting = config.UNROLL_DATABASE_URL ? 'UNROLL_DATABASE_URL' : 'UNROLL_DATA_DIR';
+  fatal(`${setting}: cannot open the database: ${(err as Error).message || String(err)}`);
+}
 const loaded = loadKernels(config.UNROLL_KERNELS);
 const pool = createComputePool({
   threads: config.UNROLL_POOL_SIZE,
@@ -27,11 +50,11 @@ closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   await app.close();
   clearInterval(sweep);
   await pool.close();
-  db.close();
+  await db.close();
 });
 
 await app.listen({ host: config.HOST, port: config.PORT });
 app.log.info(
-  { dataDir: config.dataDir, pool: config.UNROLL_POOL_SIZE, kernels: app.services.kernelsName },
+  { database: db.name, pool: config.UNROLL_POOL_SIZE, kernels: app.services.kernelsName },
   'unroll is ready',
 );

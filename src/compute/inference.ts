@@ -45,22 +45,17 @@ export class InferenceService {
   }
 
   /** Ready when the database answers and the pool (if any: null computes inline) has threads; else 503. */
-  ready(): { ready: true } {
-    let row: { one: number } | undefined;
-    try {
-      row = this.deps.db.prepare('SELECT 1 AS one').get() as { one: number } | undefined;
-    } catch {
-      // a closed or broken database is "not ready", not a server fault
-    }
-    if (row?.one !== 1) throw new AppError('overloaded', 'the database does not answer');
+  async ready(): Promise<{ ready: true }> {
+    // a closed or broken database is "not ready", not a server fault
+    if (!(await this.deps.db.ping())) throw new AppError('overloaded', 'the database does not answer');
     const pool = this.deps.pool;
     if (pool && pool.threads < 1) throw new AppError('overloaded', 'the worker pool is not running');
     return { ready: true };
   }
 
   /** A stored model by name or id; with a version, only the current one exists (weights are replaced in place). */
-  model(name: string, version?: string): StoredModel {
-    const m = this.deps.models.get(name);
+  async model(name: string, version?: string): Promise<StoredModel> {
+    const m = await this.deps.models.get(name);
     if (version !== undefined && version !== String(m.version))
       throw new AppError(
         'not-found',
@@ -69,8 +64,8 @@ export class InferenceService {
     return m;
   }
 
-  metadata(name: string, version?: string): ModelMetadata {
-    const m = this.model(name, version);
+  async metadata(name: string, version?: string): Promise<ModelMetadata> {
+    const m = await this.model(name, version);
     const { inputSize: d, hiddenSize: H, outputSize: C, readout } = m.config;
     const t = (n: string, shape: number[]): MetadataTensor => ({ name: n, datatype: NATIVE, shape });
     return {
@@ -82,8 +77,8 @@ export class InferenceService {
     };
   }
 
-  modelReady(name: string, version?: string): { name: string; ready: boolean } {
-    const m = this.model(name, version);
+  async modelReady(name: string, version?: string): Promise<{ name: string; ready: boolean }> {
+    const m = await this.model(name, version);
     return { name: m.name ?? m.id, ready: true };
   }
 
@@ -93,7 +88,7 @@ export class InferenceService {
     req: InferRequest,
     signal?: AbortSignal,
   ): Promise<InferResponse> {
-    const m = this.model(name, version);
+    const m = await this.model(name, version);
     const issues: Issue[] = [];
     const x = inputX(m, req, issues);
     const outputs = outputNames(req, issues);

@@ -9,6 +9,7 @@ import {
   WEIGHT_KEYS,
   weightShapes,
 } from '../core/model.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { ModelSummary, ModelsRepo, StoredModel } from '../db/models.repo.js';
 import { AppError } from '../errors.js';
 import { type InlineModel, type ModelConfig, type Weights, weightIssues } from '../schemas/model.js';
@@ -72,30 +73,41 @@ export class ModelService {
     private readonly maxParams: number,
   ) {}
 
-  create(body: { name?: string; config: ModelConfig; weights?: Weights; init?: { seed: number } }): StoredModel {
+  async create(body: {
+    name?: string;
+    config: ModelConfig;
+    weights?: Weights;
+    init?: { seed: number };
+  }): Promise<StoredModel> {
     const model = materialize(body as InlineModel, this.maxParams);
-    if (body.name && this.repo.get(body.name))
-      throw new AppError('conflict', `a model named "${body.name}" exists already`);
-    return this.repo.create({
-      name: body.name ?? null,
-      config: model.config,
-      params: model.params,
-      source: body.init ? `init:${body.init.seed}` : 'weights',
-    });
+    const taken = () => new AppError('conflict', `a model named "${body.name}" exists already`);
+    if (body.name && (await this.repo.get(body.name))) throw taken();
+    try {
+      return await this.repo.create({
+        name: body.name ?? null,
+        config: model.config,
+        params: model.params,
+        source: body.init ? `init:${body.init.seed}` : 'weights',
+      });
+    } catch (err) {
+      // two requests for one new name at once: the database's UNIQUE lets one in
+      if (isUniqueViolation(err)) throw taken();
+      throw err;
+    }
   }
 
-  get(id: string): StoredModel {
-    const m = this.repo.get(id);
+  async get(id: string): Promise<StoredModel> {
+    const m = await this.repo.get(id);
     if (!m) throw new AppError('not-found', `no model with id or name "${id}"`);
     return m;
   }
 
-  list(limit: number, offset: number): { models: ModelSummary[]; total: number } {
+  list(limit: number, offset: number): Promise<{ models: ModelSummary[]; total: number }> {
     return this.repo.list(limit, offset);
   }
 
-  updateWeights(id: string, weights: Weights): StoredModel {
-    const m = this.get(id);
+  async updateWeights(id: string, weights: Weights): Promise<StoredModel> {
+    const m = await this.get(id);
     const issues = weightIssues(m.config, weights);
     if (issues.length)
       throw new AppError(
@@ -103,11 +115,13 @@ export class ModelService {
         issues[0].message,
         issues.map((i) => ({ path: i.path, message: i.message })),
       );
-    return this.repo.updateWeights(m.id, paramsFromWeights(weights))!;
+    const updated = await this.repo.updateWeights(m.id, paramsFromWeights(weights));
+    if (!updated) throw new AppError('not-found', `no model with id or name "${id}"`);
+    return updated;
   }
 
-  delete(id: string): void {
-    const m = this.get(id);
-    this.repo.delete(m.id);
+  async delete(id: string): Promise<void> {
+    const m = await this.get(id);
+    await this.repo.delete(m.id);
   }
 }

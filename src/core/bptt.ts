@@ -11,7 +11,6 @@ import {
   readout,
   recur,
   resultShapes,
-  workspace,
 } from './elman.js';
 import { NonFiniteError, ShapeError } from './errors.js';
 import type { Kernels } from './kernels.js';
@@ -19,6 +18,7 @@ import { jsKernels } from './kernels-js.js';
 import { crossEntropy, softmaxRows } from './loss.js';
 import type { ElmanModel, Params } from './model.js';
 import { assertFinite } from './tensor.js';
+import { assertFiniteTimeMajor, reorder, workspace } from './workspace.js';
 
 export interface BpttOptions extends RunOptions {
   /** Truncated BPTT: a loss term reaches the parameters through at most this many cell applications. */
@@ -35,6 +35,7 @@ export interface BpttResult extends ForwardResult {
   dx?: Float64Array; // (B, T, d), when wantDx
 }
 
+// every (T·B, ·) buffer is time major: step t is the block of rows t·B .. t·B + B − 1
 type Work = Record<'h' | 'dh' | 'da' | 'dU' | 'dW' | 'dbW' | 'dh0' | 'dx' | 'slots', Float64Array>;
 
 export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>, opts: BpttOptions = {}): BpttResult {
@@ -49,10 +50,10 @@ export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
   const all = model.config.readout === 'all';
   const ws = workspace(K, model, batch, {
     h: B * T * H,
-    hT: B * H,
     logits: n * C,
     y: n * C,
     dlogits: n * C,
+    tm: all ? n * C : 0, // readout "all": logits and dlogits time major
     dU: H * d,
     dW: H * H,
     dbW: H,
@@ -61,15 +62,15 @@ export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
     dh: B * T * H,
     dh0: B * H,
     dx: opts.wantDx ? B * T * d : 0,
-    da: B * H,
+    da: B * T * H,
     slots: k < T ? 2 * k * B * H : 0, // truncated BPTT only: one dh per loss term still inside its window
   });
   try {
     const w = ws.work;
-    const { h, hT, logits, y, dlogits, dV, dbV, dh } = w;
+    const { h, logits, y, dlogits, tm, dV, dbV, dh } = w;
     const { V } = ws.model.params;
-    recur(ws.model, batch, K, ws.x, ws.h0, h, opts.check);
-    readout(ws.model, K, h, B, T, logits);
+    recur(ws.model, B, T, K, ws.x, ws.h0, h, opts.check);
+    readout(ws.model, K, h, B, T, logits, tm);
     const shapes = resultShapes(model.config, B, T);
     assertFinite('logits', logits, shapes.logits);
 
@@ -79,17 +80,19 @@ export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
     // dbV = Σ dlogits
     for (let r = 0; r < n; r++) for (let c = 0; c < C; c++) dbV[c] += dlogits[r * C + c];
     if (all) {
-      // dV = dlogitsᵀ h over every step, and each h_t receives its own dlogits_t V
-      K.gemmTN(C, H, n, dlogits, 0, C, h, 0, H, dV, 0, H);
-      K.gemmNN(n, H, C, dlogits, 0, C, V, 0, H, dh, 0, H);
+      // dV = dlogitsᵀ h over every step, and each h_t receives its own dlogits_t V (time major, as h)
+      reorder(dlogits, tm, B, T, C);
+      K.gemmTN(C, H, n, tm, 0, C, h, 0, H, dV, 0, H);
+      K.gemmNN(n, H, C, tm, 0, C, V, 0, H, dh, 0, H);
     } else {
       // dV = dlogitsᵀ h_{T-1}, and h_{T-1} receives dlogits V
-      K.gemmTN(C, H, B, dlogits, 0, C, h, (T - 1) * H, T * H, dV, 0, H);
-      K.gemmNN(B, H, C, dlogits, 0, C, V, 0, H, dh, (T - 1) * H, T * H);
+      K.gemmTN(C, H, B, dlogits, 0, C, h, (T - 1) * B * H, H, dV, 0, H);
+      K.gemmNN(B, H, C, dlogits, 0, C, V, 0, H, dh, (T - 1) * B * H, H);
     }
 
-    if (k >= T) fullBackward(ws.model, batch, K, ws.x, ws.h0, w, opts);
-    else truncatedBackward(ws.model, batch, K, ws.x, ws.h0, w, k, opts);
+    // the recurrence backwards leaves da_t for every step; then the parameters take one product each
+    const from = k >= T ? fullBackward(ws.model, B, T, K, w, opts) : truncatedBackward(ws.model, B, T, K, w, k, opts);
+    paramGrads(ws.model, B, T, K, ws.x, ws.h0, w, from, opts.wantDx ?? false);
 
     const { keep } = ws;
     const grads: Params = { U: keep(w.dU), W: keep(w.dW), bW: keep(w.dbW), V: keep(dV), bV: keep(dbV) };
@@ -98,64 +101,84 @@ export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
     assertFinite('grads.W.bias', grads.bW, [H]);
     assertFinite('grads.V.weight', grads.V, [C, H]);
     assertFinite('grads.V.bias', grads.bV, [C]);
-    assertFinite('dh', dh, shapes.dh);
+    assertFiniteTimeMajor('dh', dh, B, T, H);
     assertFinite('dh0', w.dh0, shapes.dh0);
-    if (opts.wantDx) assertFinite('dx', w.dx, shapes.dx);
+    if (opts.wantDx) assertFiniteTimeMajor('dx', w.dx, B, T, d);
 
     softmaxRows(logits, n, C, y);
-    lastStep(h, B, T, H, hT);
     return {
-      h: opts.skip?.includes('h') ? EMPTY : keep(h),
-      hT: keep(hT),
+      h: opts.skip?.includes('h') ? EMPTY : ws.batchFirst(h, H),
+      hT: lastStep(h, B, T, H),
       logits: keep(logits),
       y: keep(y),
       loss: lossValue,
       grads,
-      dh: opts.skip?.includes('dh') ? EMPTY : keep(dh),
+      dh: opts.skip?.includes('dh') ? EMPTY : ws.batchFirst(dh, H),
       dh0: keep(w.dh0),
-      dx: opts.wantDx ? keep(w.dx) : undefined,
+      dx: opts.wantDx ? ws.batchFirst(w.dx, d) : undefined,
     };
   } finally {
     ws.release();
   }
 }
 
-/** Full BPTT, as min-char-rnn: dh_t arrives holding its readout gradient, and each step passes dh_{t−1} back. */
-function fullBackward(
+/**
+ * Full BPTT, as min-char-rnn: dh_t arrives holding its readout gradient, and each step passes dh_{t−1}
+ * back through W. That product is the only sequential one; da_t is kept for paramGrads. Returns the
+ * first step whose da is set (0).
+ */
+function fullBackward(m: ElmanModel, B: number, T: number, K: Kernels, w: Work, opts: BpttOptions): number {
+  const H = m.config.hiddenSize;
+  const { W } = m.params;
+  const relu = m.config.activation === 'relu';
+  const { h, dh, da, dh0 } = w;
+  const BH = B * H;
+  for (let t = T - 1; t >= 0; t--) {
+    opts.check?.();
+    // da_t = dh_t ⊙ act'(a_t)
+    actGrad(relu, dh, t * BH, h, t * BH, da, t * BH, BH);
+    // dh_{t−1} += da_t W  (h_{−1} = h0: dh0 = da_0 W)
+    if (t > 0) K.gemmNN(B, H, H, da, t * BH, H, W, 0, H, dh, (t - 1) * BH, H);
+    else K.gemmNN(B, H, H, da, 0, H, W, 0, H, dh0, 0, H);
+  }
+  return 0;
+}
+
+/**
+ * The parameter gradients from da (T·B, H), one product each over the rows of steps from..T−1:
+ * dbW = Σ da,  dU = daᵀ x,  dW = Σ_t da_tᵀ h_{t−1},  dx = da U.
+ * Time major, h_{t−1} for the rows of steps ≥ 1 is h shifted up by B rows, so dW is one product, plus
+ * da_0ᵀ h0 when h0 is given (h_{−1} = 0 otherwise).
+ */
+function paramGrads(
   m: ElmanModel,
-  batch: Batch,
+  B: number,
+  T: number,
   K: Kernels,
   x: Float64Array,
   h0: Float64Array | null,
   w: Work,
-  opts: BpttOptions,
+  from: number,
+  wantDx: boolean,
 ): void {
   const { inputSize: d, hiddenSize: H } = m.config;
-  const { U, W } = m.params;
-  const { B, T } = batch;
-  const relu = m.config.activation === 'relu';
-  const { h, dh, da, dU, dW, dbW, dh0, dx } = w;
-  for (let t = T - 1; t >= 0; t--) {
-    opts.check?.();
-    // da_t = dh_t ⊙ act'(a_t)
-    actGrad(relu, dh, t * H, T * H, h, t * H, T * H, da, 0, B, H);
-    // dbW += Σ_b da_t
-    for (let b = 0; b < B; b++) for (let i = 0; i < H; i++) dbW[i] += da[b * H + i];
-    // dU += da_tᵀ x_t
-    K.gemmTN(H, d, B, da, 0, H, x, t * d, T * d, dU, 0, d);
-    if (t > 0) {
-      // dW += da_tᵀ h_{t−1}
-      K.gemmTN(H, H, B, da, 0, H, h, (t - 1) * H, T * H, dW, 0, H);
-      // dh_{t−1} += da_t W
-      K.gemmNN(B, H, H, da, 0, H, W, 0, H, dh, (t - 1) * H, T * H);
-    } else {
-      // h_{−1} = h0: dW += da_0ᵀ h0 and dh0 = da_0 W
-      if (h0) K.gemmTN(H, H, B, da, 0, H, h0, 0, H, dW, 0, H);
-      K.gemmNN(B, H, H, da, 0, H, W, 0, H, dh0, 0, H);
-    }
-    // dx_t = da_t U
-    if (opts.wantDx) K.gemmNN(B, d, H, da, 0, H, U, 0, d, dx, t * d, T * d);
+  const { U } = m.params;
+  const { h, da, dU, dW, dbW, dx } = w;
+  const r0 = from * B; // first row
+  const rows = (T - from) * B;
+  // dbW = Σ_rows da
+  for (let r = r0; r < T * B; r++) {
+    const o = r * H;
+    for (let i = 0; i < H; i++) dbW[i] += da[o + i];
   }
+  // dU = daᵀ x
+  K.gemmTN(H, d, rows, da, r0 * H, H, x, r0 * d, d, dU, 0, d);
+  // dW = daᵀ h_prev over the rows of steps ≥ max(from, 1), and da_0ᵀ h0
+  const s1 = Math.max(from, 1);
+  K.gemmTN(H, H, (T - s1) * B, da, s1 * B * H, H, h, (s1 - 1) * B * H, H, dW, 0, H);
+  if (from === 0 && h0) K.gemmTN(H, H, B, da, 0, H, h0, 0, H, dW, 0, H);
+  // dx = da U
+  if (wantDx) K.gemmNN(rows, d, H, da, r0 * H, H, U, 0, d, dx, r0 * d, d);
 }
 
 /**
@@ -163,54 +186,46 @@ function fullBackward(
  * h_{t−k} is held constant. Gradients of different loss terms stop at different steps, so each term
  * still inside its window keeps its own dh in a slot: at step s, slot j holds the term t = s + j.
  * One step back, slot j moves to slot j + 1 and the slot k − 1 leaves its window. The parameters take
- * the slots' sum, so their gradients still cost one product per step; only dh W is done per slot.
- * Windows that start at cell 0 read h0 directly (the oracle's truncated() does the same), so dh0 sums
- * every slot alive at s = 0. dh_s is reported as the sum of the slots at s: the gradient of the
- * truncated objective with respect to h_s.
+ * the slots' sum da_s, so their gradients are still one product over all rows (paramGrads); only dh W is
+ * done per slot. Windows that start at cell 0 read h0 directly (the oracle's truncated() does the same),
+ * so dh0 sums every slot alive at s = 0. dh_s is reported as the sum of the slots at s: the gradient of
+ * the truncated objective with respect to h_s. Returns the first step whose da is set.
  */
 function truncatedBackward(
   m: ElmanModel,
-  batch: Batch,
+  B: number,
+  T: number,
   K: Kernels,
-  x: Float64Array,
-  h0: Float64Array | null,
   w: Work,
   k: number,
   opts: BpttOptions,
-): void {
-  const { inputSize: d, hiddenSize: H } = m.config;
-  const { U, W } = m.params;
-  const { B, T } = batch;
+): number {
+  const H = m.config.hiddenSize;
+  const { W } = m.params;
   const relu = m.config.activation === 'relu';
   const all = m.config.readout === 'all';
-  const { h, dh, da, dU, dW, dbW, dh0, dx, slots } = w;
+  const { h, dh, da, dh0, slots } = w;
   const BH = B * H;
   let cur = 0; // offset of this step's slots in `slots`; the next step's are at `nxt`
   let nxt = k * BH;
-  for (let s = T - 1; s >= 0; s--) {
+  let s = T - 1;
+  for (; s >= 0; s--) {
     opts.check?.();
     // the slots alive at step s: j ∈ [lo, hi] (readout "last" has the one term t = T − 1)
     const lo = all ? 0 : T - 1 - s;
     const hi = Math.min(k - 1, T - 1 - s);
     if (lo > hi) break;
+    const o = s * BH; // step s's block of dh, da and h
     // the loss term t = s enters slot 0 with the readout gradient that dh_s holds
-    if (lo === 0) for (let b = 0; b < B; b++) slots.set(dh.subarray((b * T + s) * H, (b * T + s + 1) * H), cur + b * H);
-    // dh_s = Σ_j slot_j ;  slot_j ← da_j = slot_j ⊙ act'(a_s) ;  da = Σ_j da_j
-    da.fill(0);
-    for (let b = 0; b < B; b++) dh.fill(0, (b * T + s) * H, (b * T + s + 1) * H);
+    if (lo === 0) for (let q = 0; q < BH; q++) slots[cur + q] = dh[o + q];
+    // dh_s = Σ_j slot_j ;  slot_j ← da_j = slot_j ⊙ act'(a_s) ;  da_s = Σ_j da_j
+    dh.fill(0, o, o + BH);
     for (let j = lo; j <= hi; j++) {
-      const o = cur + j * BH;
-      for (let b = 0; b < B; b++) for (let i = 0; i < H; i++) dh[(b * T + s) * H + i] += slots[o + b * H + i];
-      actGrad(relu, slots, o, H, h, s * H, T * H, slots, o, B, H);
-      for (let q = 0; q < BH; q++) da[q] += slots[o + q];
+      const sj = cur + j * BH;
+      for (let q = 0; q < BH; q++) dh[o + q] += slots[sj + q];
+      actGrad(relu, slots, sj, h, o, slots, sj, BH);
+      for (let q = 0; q < BH; q++) da[o + q] += slots[sj + q];
     }
-    // dbW += Σ_b da ;  dU += daᵀ x_s ;  dW += daᵀ h_{s−1}
-    for (let b = 0; b < B; b++) for (let i = 0; i < H; i++) dbW[i] += da[b * H + i];
-    K.gemmTN(H, d, B, da, 0, H, x, s * d, T * d, dU, 0, d);
-    if (s > 0) K.gemmTN(H, H, B, da, 0, H, h, (s - 1) * H, T * H, dW, 0, H);
-    else if (h0) K.gemmTN(H, H, B, da, 0, H, h0, 0, H, dW, 0, H);
-    // dx_s = da U
-    if (opts.wantDx) K.gemmNN(B, d, H, da, 0, H, U, 0, d, dx, s * d, T * d);
     if (s > 0) {
       // slots j ≤ k − 2 go on to step s − 1 as slot j + 1: slot'_{j+1} = da_j W
       const last = Math.min(hi, k - 2);
@@ -224,4 +239,5 @@ function truncatedBackward(
     }
     [cur, nxt] = [nxt, cur];
   }
+  return s + 1;
 }

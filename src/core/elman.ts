@@ -3,21 +3,18 @@
 //   a_t = U x_t + W h_{t-1} + bW        h_t = act(a_t)        (h_{-1} = h0, zeros by default)
 //   logits = V h_{T-1} + bV  (readout "last")   or   logits_t = V h_t + bV  (readout "all")
 //
-// Every buffer is row-major and batch first, so h (B, T, H) is also the (B·T, H) matrix the
-// readout "all" multiplies in one product; h_t is the strided view (h, t·H, ld = T·H).
+// Callers see row-major, batch-first tensors. Inside, the kernels' buffers are time major (workspace.ts):
+// h is the (T·B, H) matrix whose step t is the contiguous block of rows t·B .. t·B + B − 1, so only
+// W h_{t−1} is computed step by step and U x is one product over all T·B rows.
 import { NonFiniteError, ShapeError } from './errors.js';
 import type { Kernels } from './kernels.js';
 import { jsKernels } from './kernels-js.js';
 import { crossEntropy, softmaxRows } from './loss.js';
 import type { ElmanConfig, ElmanModel } from './model.js';
 import { assertFinite, assertLength } from './tensor.js';
+import { type Batch, copy, reorder, workspace } from './workspace.js';
 
-export interface Batch {
-  readonly x: Float64Array; // (B, T, d)
-  readonly B: number;
-  readonly T: number;
-  readonly h0?: Float64Array | null; // (B, H); zeros when absent
-}
+export type { Batch } from './workspace.js';
 
 export interface RunOptions {
   /** The backend for the matrix products; the portable one by default. */
@@ -76,29 +73,33 @@ export function checkTargets(model: ElmanModel, batch: Batch, targets: ArrayLike
   return n;
 }
 
-/** h_t = act(a_t) in place on the B rows of step t, then the first non-finite h_t is reported. */
-function activate(model: ElmanModel, K: Kernels, h: Float64Array, B: number, T: number, t: number): void {
+/** h_t = act(a_t) in place on step t's block of B rows, then the first non-finite h_t is reported. */
+function activate(model: ElmanModel, K: Kernels, h: Float64Array, B: number, t: number): void {
   const H = model.config.hiddenSize;
-  const relu = model.config.activation === 'relu';
-  // the backend's own tanh (vectorized in wasm) when it has one: a Math.tanh call costs 13-20 ns
-  if (!relu && K.tanh) K.tanh(h, t * H, T * H, B, H);
-  for (let b = 0; b < B; b++) {
-    const o = (b * T + t) * H;
+  const BH = B * H;
+  const o = t * BH;
+  const end = o + BH;
+  if (model.config.activation === 'relu') {
     // Math.max keeps a NaN a NaN, like torch.relu
-    if (relu) for (let i = o; i < o + H; i++) h[i] = Math.max(h[i], 0);
-    else if (!K.tanh) for (let i = o; i < o + H; i++) h[i] = Math.tanh(h[i]);
-    for (let i = 0; i < H; i++) {
-      const v = h[o + i];
-      // v − v is NaN exactly when v is ±Infinity or NaN
-      if (v - v !== 0) throw new NonFiniteError('h', [b, t, i], v);
-    }
+    for (let q = o; q < end; q++) h[q] = Math.max(h[q], 0);
+  } else if (K.tanh) {
+    // the backend's own tanh (vectorized in wasm): a Math.tanh call costs 13-20 ns
+    K.tanh(h, o, BH, 1, BH);
+  } else {
+    for (let q = o; q < end; q++) h[q] = Math.tanh(h[q]);
+  }
+  for (let q = o; q < end; q++) {
+    const v = h[q];
+    // v − v is NaN exactly when v is ±Infinity or NaN
+    if (v - v !== 0) throw new NonFiniteError('h', [Math.floor((q - o) / H), t, (q - o) % H], v);
   }
 }
 
-/** The recurrence over all T steps, into h (B, T, H), which the kernels own. */
+/** The recurrence over all T steps, into h (T·B, H) time major, which the kernels own; x is (T·B, d). */
 export function recur(
   model: ElmanModel,
-  batch: Batch,
+  B: number,
+  T: number,
   K: Kernels,
   x: Float64Array,
   h0: Float64Array | null,
@@ -107,20 +108,24 @@ export function recur(
 ): void {
   const { inputSize: d, hiddenSize: H } = model.config;
   const { U, W, bW } = model.params;
-  const { B, T } = batch;
+  const BH = B * H;
+  // a = bW + x Uᵀ for every step at once: one (T·B, d)·(d, H) product
+  for (let r = 0; r < T * B; r++) h.set(bW, r * H);
+  K.gemmNT(T * B, H, d, x, 0, d, U, 0, d, h, 0, H);
   for (let t = 0; t < T; t++) {
     check?.();
-    // a_t = bW + x_t Uᵀ + h_{t-1} Wᵀ, written in place where h_t goes
-    for (let b = 0; b < B; b++) h.set(bW, (b * T + t) * H);
-    K.gemmNT(B, H, d, x, t * d, T * d, U, 0, d, h, t * H, T * H);
-    if (t > 0) K.gemmNT(B, H, H, h, (t - 1) * H, T * H, W, 0, H, h, t * H, T * H);
-    else if (h0) K.gemmNT(B, H, H, h0, 0, H, W, 0, H, h, 0, T * H);
+    // a_t += h_{t−1} Wᵀ, the only sequential product (h_{−1} = h0, or zeros)
+    if (t > 0) K.gemmNT(B, H, H, h, (t - 1) * BH, H, W, 0, H, h, t * BH, H);
+    else if (h0) K.gemmNT(B, H, H, h0, 0, H, W, 0, H, h, 0, H);
     // h_t = act(a_t)
-    activate(model, K, h, B, T, t);
+    activate(model, K, h, B, t);
   }
 }
 
-/** logits = V h + bV over the rows the readout uses (h_{T-1}, or every h_t). */
+/**
+ * logits = V h + bV over the rows the readout uses: h_{T−1} (the last block of h), or every h_t, computed
+ * time major into `tm` (T·B, C) and reordered into logits (B, T, C).
+ */
 export function readout(
   model: ElmanModel,
   K: Kernels,
@@ -128,46 +133,18 @@ export function readout(
   B: number,
   T: number,
   logits: Float64Array,
+  tm: Float64Array,
 ): void {
   const { hiddenSize: H, outputSize: C } = model.config;
   const { V, bV } = model.params;
-  const all = model.config.readout === 'all';
-  const rows = all ? B * T : B;
-  for (let r = 0; r < rows; r++) logits.set(bV, r * C);
-  if (all) K.gemmNT(rows, C, H, h, 0, H, V, 0, H, logits, 0, C);
-  else K.gemmNT(B, C, H, h, (T - 1) * H, T * H, V, 0, H, logits, 0, C);
-}
-
-/** Buffers in the kernels' memory for one call: the model, the batch, and the named work arrays. */
-export function workspace<N extends string>(K: Kernels, model: ElmanModel, batch: Batch, sizes: Record<N, number>) {
-  const p = model.params;
-  const names = Object.keys(sizes) as N[];
-  const bufs = K.alloc([
-    p.U.length,
-    p.W.length,
-    p.bW.length,
-    p.V.length,
-    p.bV.length,
-    batch.x.length,
-    batch.h0?.length ?? 0,
-    ...names.map((n) => sizes[n]),
-  ]);
-  const [U, W, bW, V, bV, x, h0] = bufs;
-  U.set(p.U);
-  W.set(p.W);
-  bW.set(p.bW);
-  V.set(p.V);
-  bV.set(p.bV);
-  x.set(batch.x);
-  if (batch.h0) h0.set(batch.h0);
-  const work = {} as Record<N, Float64Array>;
-  names.forEach((n, i) => {
-    work[n] = bufs[7 + i];
-  });
-  const inner: ElmanModel = { config: model.config, params: { U, W, bW, V, bV } };
-  // a result may be a work buffer itself unless the backend reuses its memory after release
-  const keep = K.reusesMemory ? (a: Float64Array) => a.slice() : (a: Float64Array) => a;
-  return { model: inner, x, h0: batch.h0 ? h0 : null, work, keep, release: () => K.release(bufs) };
+  if (model.config.readout === 'all') {
+    for (let r = 0; r < B * T; r++) tm.set(bV, r * C);
+    K.gemmNT(B * T, C, H, h, 0, H, V, 0, H, tm, 0, C);
+    reorder(tm, logits, T, B, C);
+  } else {
+    for (let b = 0; b < B; b++) logits.set(bV, b * C);
+    K.gemmNT(B, C, H, h, (T - 1) * B * H, H, V, 0, H, logits, 0, C);
+  }
 }
 
 export function forward(model: ElmanModel, batch: Batch, opts: RunOptions = {}): ForwardResult {
@@ -175,18 +152,18 @@ export function forward(model: ElmanModel, batch: Batch, opts: RunOptions = {}):
   const K = opts.kernels ?? jsKernels;
   const { hiddenSize: H, outputSize: C } = model.config;
   const { B, T } = batch;
-  const rows = model.config.readout === 'all' ? B * T : B;
-  const ws = workspace(K, model, batch, { h: B * T * H, hT: B * H, logits: rows * C, y: rows * C });
+  const all = model.config.readout === 'all';
+  const rows = all ? B * T : B;
+  const ws = workspace(K, model, batch, { h: B * T * H, logits: rows * C, y: rows * C, tm: all ? rows * C : 0 });
   try {
-    const { h, hT, logits, y } = ws.work;
-    recur(ws.model, batch, K, ws.x, ws.h0, h, opts.check);
-    readout(ws.model, K, h, B, T, logits);
+    const { h, logits, y, tm } = ws.work;
+    recur(ws.model, B, T, K, ws.x, ws.h0, h, opts.check);
+    readout(ws.model, K, h, B, T, logits, tm);
     assertFinite('logits', logits, resultShapes(model.config, B, T).logits);
     softmaxRows(logits, rows, C, y);
-    lastStep(h, B, T, H, hT);
     return {
-      h: opts.skip?.includes('h') ? EMPTY : ws.keep(h),
-      hT: ws.keep(hT),
+      h: opts.skip?.includes('h') ? EMPTY : ws.batchFirst(h, H),
+      hT: lastStep(h, B, T, H),
       logits: ws.keep(logits),
       y: ws.keep(y),
     };
@@ -202,34 +179,29 @@ export function loss(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
   return crossEntropy(f.logits, targets, n, model.config.outputSize);
 }
 
-/** hT (B, H) = h[:, T−1]. */
-export function lastStep(h: Float64Array, B: number, T: number, H: number, hT: Float64Array): void {
-  for (let b = 0; b < B; b++) hT.set(h.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
+/** hT (B, H) = h_{T−1}, the last block of the time-major h, as a new array. */
+export function lastStep(h: Float64Array, B: number, T: number, H: number): Float64Array {
+  return copy(h.subarray((T - 1) * B * H, T * B * H));
 }
 
-/** da = dh ⊙ act'(a), with act' read off h: tanh' = 1 − h², relu' = [h > 0] (0 at exactly 0, as PyTorch). */
+/**
+ * da = dh ⊙ act'(a) over n contiguous elements, with act' read off h: tanh' = 1 − h², relu' = [h > 0]
+ * (0 at exactly 0, as PyTorch). da may be dh itself.
+ */
 export function actGrad(
   relu: boolean,
   dh: Float64Array,
   dhOff: number,
-  ldDh: number,
   h: Float64Array,
   hOff: number,
-  ldH: number,
   da: Float64Array,
   daOff: number,
-  B: number,
-  H: number,
+  n: number,
 ): void {
-  for (let b = 0; b < B; b++) {
-    const g = dhOff + b * ldDh;
-    const v = hOff + b * ldH;
-    const o = daOff + b * H;
-    if (relu) for (let i = 0; i < H; i++) da[o + i] = h[v + i] > 0 ? dh[g + i] : 0;
-    else
-      for (let i = 0; i < H; i++) {
-        const hi = h[v + i];
-        da[o + i] = dh[g + i] * (1 - hi * hi);
-      }
-  }
+  if (relu) for (let q = 0; q < n; q++) da[daOff + q] = h[hOff + q] > 0 ? dh[dhOff + q] : 0;
+  else
+    for (let q = 0; q < n; q++) {
+      const hq = h[hOff + q];
+      da[daOff + q] = dh[dhOff + q] * (1 - hq * hq);
+    }
 }

@@ -1,7 +1,9 @@
-// Assignments and submissions: prepared statements and row mappers. Reports are stored as graded (JSON).
+// Assignments and submissions: queries and row mappers. Reports are stored as graded (JSON).
+import type { Kysely, Selectable } from 'kysely';
 import type { AssignmentSpec } from '../grading/assignments.js';
 import type { GradeReport } from '../schemas/reports.js';
 import type { Db } from './open.js';
+import type { AssignmentsTable, Schema } from './schema.js';
 
 export interface StoredAssignment {
   id: string;
@@ -11,104 +13,111 @@ export interface StoredAssignment {
   createdAt: string;
 }
 
-interface AssignmentRow {
-  id: string;
-  spec: string;
-  secret: Buffer;
-  created_at: string;
-}
-
 export type Keep = 'all' | 'latest' | 'best';
 
-const toAssignment = (r: AssignmentRow): StoredAssignment => ({
+const toAssignment = (r: Selectable<AssignmentsTable>): StoredAssignment => ({
   id: r.id,
   spec: JSON.parse(r.spec),
   secret: r.secret,
   createdAt: r.created_at,
 });
 
-// one per student, ranked within each student: the newest first, or the highest score (then the newest)
-const ranked = (order: string) => `
-  SELECT report FROM (
-    SELECT report, student, ROW_NUMBER() OVER (PARTITION BY student ORDER BY ${order}) AS rank
-    FROM submissions WHERE assignment_id = @assignment AND (@student IS NULL OR student = @student)
-  ) WHERE rank = 1 ORDER BY student`;
-
 export class GradingRepo {
-  private readonly insertAssignment;
-  private readonly byId;
-  private readonly all;
-  private readonly deleteStmt;
-  private readonly insertSubmission;
-  private readonly submission;
-  private readonly lists: Record<Keep, ReturnType<Db['prepare']>>;
+  private readonly db: Kysely<Schema>;
 
   constructor(db: Db) {
-    this.insertAssignment = db.prepare(
-      'INSERT INTO assignments (id, title, spec, secret, created_at) VALUES (@id, @title, @spec, @secret, @createdAt)',
-    );
-    this.byId = db.prepare<[string], AssignmentRow>('SELECT * FROM assignments WHERE id = ?');
-    this.all = db.prepare<[], AssignmentRow>('SELECT * FROM assignments ORDER BY created_at DESC, id');
-    this.deleteStmt = db.prepare('DELETE FROM assignments WHERE id = ?');
-    this.insertSubmission = db.prepare(
-      `INSERT INTO submissions (id, assignment_id, student, answers, report, score, max_score, created_at)
-       VALUES (@id, @assignment, @student, @answers, @report, @score, @maxScore, @submittedAt)`,
-    );
-    this.submission = db.prepare<[string, string], { report: string }>(
-      'SELECT report FROM submissions WHERE assignment_id = ? AND id = ?',
-    );
-    this.lists = {
-      all: db.prepare(
-        'SELECT report FROM submissions WHERE assignment_id = @assignment AND (@student IS NULL OR student = @student) ORDER BY rowid',
-      ),
-      latest: db.prepare(ranked('created_at DESC, rowid DESC')),
-      best: db.prepare(ranked('score DESC, created_at DESC, rowid DESC')),
-    };
+    this.db = db.kysely;
   }
 
-  createAssignment(a: StoredAssignment): void {
-    this.insertAssignment.run({
-      id: a.id,
-      title: a.spec.title,
-      spec: JSON.stringify(a.spec),
-      secret: a.secret,
-      createdAt: a.createdAt,
-    });
+  async createAssignment(a: StoredAssignment): Promise<void> {
+    await this.db
+      .insertInto('assignments')
+      .values({
+        id: a.id,
+        title: a.spec.title,
+        spec: JSON.stringify(a.spec),
+        secret: a.secret,
+        created_at: a.createdAt,
+      })
+      .execute();
   }
 
-  getAssignment(id: string): StoredAssignment | undefined {
-    const r = this.byId.get(id);
+  async getAssignment(id: string): Promise<StoredAssignment | undefined> {
+    const r = await this.db.selectFrom('assignments').selectAll().where('id', '=', id).executeTakeFirst();
     return r ? toAssignment(r) : undefined;
   }
 
-  listAssignments(): StoredAssignment[] {
-    return this.all.all().map(toAssignment);
+  async listAssignments(): Promise<StoredAssignment[]> {
+    const rows = await this.db
+      .selectFrom('assignments')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .execute();
+    return rows.map(toAssignment);
   }
 
   /** Deletes the assignment and (ON DELETE CASCADE) its submissions. */
-  deleteAssignment(id: string): boolean {
-    return this.deleteStmt.run(id).changes > 0;
+  async deleteAssignment(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('assignments').where('id', '=', id).executeTakeFirst();
+    return r.numDeletedRows > 0n;
   }
 
-  addSubmission(report: GradeReport, answers: unknown): void {
-    this.insertSubmission.run({
-      id: report.id,
-      assignment: report.assignment,
-      student: report.student,
-      answers: JSON.stringify(answers),
-      report: JSON.stringify(report),
-      score: report.score,
-      maxScore: report.maxScore,
-      submittedAt: report.submittedAt,
-    });
+  async addSubmission(report: GradeReport, answers: unknown): Promise<void> {
+    await this.db
+      .insertInto('submissions')
+      .values({
+        id: report.id,
+        assignment_id: report.assignment,
+        student: report.student,
+        answers: JSON.stringify(answers),
+        report: JSON.stringify(report),
+        score: report.score,
+        max_score: report.maxScore,
+        created_at: report.submittedAt,
+      })
+      .execute();
   }
 
-  getSubmission(assignment: string, id: string): GradeReport | undefined {
-    const r = this.submission.get(assignment, id);
+  async getSubmission(assignment: string, id: string): Promise<GradeReport | undefined> {
+    const r = await this.db
+      .selectFrom('submissions')
+      .select('report')
+      .where('assignment_id', '=', assignment)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return r ? JSON.parse(r.report) : undefined;
   }
 
-  listSubmissions(assignment: string, keep: Keep, student: string | null): GradeReport[] {
-    return (this.lists[keep].all({ assignment, student }) as { report: string }[]).map((r) => JSON.parse(r.report));
+  /** Every submission in the order it came, or one per student: the newest, or the best (then the newest). */
+  async listSubmissions(assignment: string, keep: Keep, student: string | null): Promise<GradeReport[]> {
+    const of = this.db
+      .selectFrom('submissions')
+      .where('assignment_id', '=', assignment)
+      .$if(student !== null, (q) => q.where('student', '=', student!));
+    if (keep === 'all') {
+      const rows = await of.select('report').orderBy('rowid').execute();
+      return rows.map((r) => JSON.parse(r.report));
+    }
+    const ranked = of.select((eb) => [
+      'report',
+      'student',
+      eb.fn
+        .agg<number>('row_number')
+        .over((o) => {
+          const p = o.partitionBy('student');
+          return keep === 'best'
+            ? p.orderBy('score', 'desc').orderBy('created_at', 'desc').orderBy('rowid', 'desc')
+            : p.orderBy('created_at', 'desc').orderBy('rowid', 'desc');
+        })
+        .as('rank'),
+    ]);
+    const rows = await this.db
+      .selectFrom(ranked.as('ranked'))
+      .select('report')
+      .where('rank', '=', 1)
+      .orderBy('student')
+      .execute();
+    return rows.map((r) => JSON.parse(r.report));
   }
 }

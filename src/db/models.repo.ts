@@ -1,7 +1,9 @@
-// Stored models: prepared statements and the row mapper. Weights go in and out as Params.
+// Stored models: queries and the row mapper. Weights go in and out as Params.
 import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
 import { type ElmanConfig, PARAM_OF, type Params, WEIGHT_KEYS, zeroParams } from '../core/model.js';
 import type { Db } from './open.js';
+import type { ModelsTable, Schema } from './schema.js';
 
 export interface ModelSummary {
   id: string;
@@ -16,16 +18,8 @@ export interface StoredModel extends ModelSummary {
   params: Params;
 }
 
-interface Row {
-  id: string;
-  name: string | null;
-  config: string;
-  weights?: Buffer;
-  source: string;
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
+type Row = Omit<Selectable<ModelsTable>, 'weights'>;
+const SUMMARY = ['id', 'name', 'config', 'source', 'version', 'created_at', 'updated_at'] as const;
 
 /** The five tensors, concatenated in WEIGHT_KEYS order, as little-endian float64 bytes. */
 export function packParams(p: Params): Buffer {
@@ -65,55 +59,75 @@ function summary(r: Row): ModelSummary {
 }
 
 export class ModelsRepo {
-  private readonly insertStmt;
-  private readonly byIdOrName;
-  private readonly listStmt;
-  private readonly countStmt;
-  private readonly updateStmt;
-  private readonly deleteStmt;
+  private readonly db: Kysely<Schema>;
 
   constructor(db: Db) {
-    this.insertStmt = db.prepare(
-      'INSERT INTO models (id, name, config, weights, source, version, created_at, updated_at) VALUES (@id, @name, @config, @weights, @source, 1, @now, @now)',
-    );
-    this.byIdOrName = db.prepare<[string, string], Row>('SELECT * FROM models WHERE id = ? OR name = ? LIMIT 1');
-    this.listStmt = db.prepare<[number, number], Row>(
-      'SELECT id, name, config, source, version, created_at, updated_at FROM models ORDER BY created_at DESC, id LIMIT ? OFFSET ?',
-    );
-    this.countStmt = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM models');
-    this.updateStmt = db.prepare('UPDATE models SET weights = ?, version = version + 1, updated_at = ? WHERE id = ?');
-    this.deleteStmt = db.prepare('DELETE FROM models WHERE id = ?');
+    this.db = db.kysely;
   }
 
-  create(m: { name?: string | null; config: ElmanConfig; params: Params; source: string }): StoredModel {
+  async create(m: { name?: string | null; config: ElmanConfig; params: Params; source: string }): Promise<StoredModel> {
     const id = randomUUID();
-    this.insertStmt.run({
+    const now = new Date().toISOString();
+    const row = {
       id,
       name: m.name ?? null,
       config: JSON.stringify(m.config),
-      weights: packParams(m.params),
       source: m.source,
-      now: new Date().toISOString(),
-    });
-    return this.get(id)!;
+      version: 1,
+      created_at: now,
+      updated_at: now,
+    };
+    await this.db
+      .insertInto('models')
+      .values({ ...row, weights: packParams(m.params) })
+      .execute();
+    return { ...summary(row), params: m.params };
   }
 
   /** By id, or by name (the Open Inference Protocol addresses models by name). */
-  get(idOrName: string): StoredModel | undefined {
-    const r = this.byIdOrName.get(idOrName, idOrName);
-    return r ? { ...summary(r), params: unpackParams(JSON.parse(r.config), r.weights!) } : undefined;
+  async get(idOrName: string): Promise<StoredModel | undefined> {
+    const r = await this.db
+      .selectFrom('models')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+      .limit(1)
+      .executeTakeFirst();
+    return r ? { ...summary(r), params: unpackParams(JSON.parse(r.config), r.weights) } : undefined;
   }
 
-  list(limit: number, offset: number): { models: ModelSummary[]; total: number } {
-    return { models: this.listStmt.all(limit, offset).map(summary), total: this.countStmt.get()!.n };
+  async list(limit: number, offset: number): Promise<{ models: ModelSummary[]; total: number }> {
+    const [rows, count] = await Promise.all([
+      this.db
+        .selectFrom('models')
+        .select(SUMMARY)
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
+        .limit(limit)
+        .offset(offset)
+        .execute(),
+      this.db
+        .selectFrom('models')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow(),
+    ]);
+    return { models: rows.map(summary), total: Number(count.n) };
   }
 
-  updateWeights(id: string, params: Params): StoredModel | undefined {
-    const r = this.updateStmt.run(packParams(params), new Date().toISOString(), id);
-    return r.changes ? this.get(id) : undefined;
+  async updateWeights(id: string, params: Params): Promise<StoredModel | undefined> {
+    const r = await this.db
+      .updateTable('models')
+      .set((eb) => ({
+        weights: packParams(params),
+        version: eb('version', '+', 1),
+        updated_at: new Date().toISOString(),
+      }))
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n ? this.get(id) : undefined;
   }
 
-  delete(id: string): boolean {
-    return this.deleteStmt.run(id).changes > 0;
+  async delete(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('models').where('id', '=', id).executeTakeFirst();
+    return r.numDeletedRows > 0n;
   }
 }

@@ -1,9 +1,11 @@
-// Training runs and their event logs: prepared statements and the row mapper.
+// Training runs and their event logs: queries and the row mapper.
+import type { Kysely } from 'kysely';
 import type { ElmanConfig, Params } from '../core/model.js';
 import type { Run, RunStatus } from '../schemas/runs.js';
 import type { RunSpec } from '../training/spec.js';
 import { packParams, unpackParams } from './models.repo.js';
 import type { Db } from './open.js';
+import type { Schema } from './schema.js';
 
 interface Row {
   id: string;
@@ -41,8 +43,23 @@ export interface RunInputs {
   dataTargets: Float64Array | null;
 }
 
-const COLUMNS =
-  'id, name, status, task, spec, step, steps, loss, accuracy, evaluation, model_id, reason, created_at, started_at, finished_at';
+const COLUMNS = [
+  'id',
+  'name',
+  'status',
+  'task',
+  'spec',
+  'step',
+  'steps',
+  'loss',
+  'accuracy',
+  'evaluation',
+  'model_id',
+  'reason',
+  'created_at',
+  'started_at',
+  'finished_at',
+] as const;
 
 const floats = (b: Buffer | null) => (b ? new Float64Array(new Uint8Array(b).buffer) : null);
 const bytes = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -68,42 +85,26 @@ export function rowToRun(r: Row): Run {
   };
 }
 
-export class RunsRepo {
-  private readonly s;
+/** Events per INSERT: well under both dialects' limit on bound parameters (5 a row). */
+const INSERT_ROWS = 1000;
 
-  constructor(private readonly db: Db) {
-    this.s = {
-      insert: db.prepare(
-        `INSERT INTO runs (id, name, status, task, spec, init_params, data_x, data_targets, steps, created_at)
-         VALUES (@id, @name, 'queued', @task, @spec, @params, @dataX, @dataTargets, @steps, @now)`,
-      ),
-      get: db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM runs WHERE id = ?`),
-      inputs: db.prepare<
-        [string],
-        { spec: string; init_params: Buffer; data_x: Buffer | null; data_targets: Buffer | null }
-      >('SELECT spec, init_params, data_x, data_targets FROM runs WHERE id = ?'),
-      list: db.prepare<[string | null, string | null, number, number], Row>(
-        `SELECT ${COLUMNS} FROM runs WHERE (? IS NULL OR status = ?) ORDER BY created_at DESC, id LIMIT ? OFFSET ?`,
-      ),
-      count: db.prepare<[string | null, string | null], { n: number }>(
-        'SELECT COUNT(*) AS n FROM runs WHERE (? IS NULL OR status = ?)',
-      ),
-      idsByStatus: db.prepare<[string], { id: string }>('SELECT id FROM runs WHERE status = ? ORDER BY created_at, id'),
-      start: db.prepare("UPDATE runs SET status = 'running', started_at = ? WHERE id = ?"),
-      finish: db.prepare(
-        'UPDATE runs SET status = @status, step = @step, evaluation = @evaluation, model_id = @modelId, reason = @reason, finished_at = @now WHERE id = @id',
-      ),
-      progress: db.prepare('UPDATE runs SET step = ?, loss = ?, accuracy = ? WHERE id = ?'),
-      append: db.prepare('INSERT INTO run_events (run_id, seq, step, kind, frame) VALUES (?, ?, ?, ?, ?)'),
-      lastSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM run_events WHERE run_id = ?'),
-      events: db.prepare<[string, number, number, number], StoredEvent>(
-        'SELECT seq, step, kind, frame FROM run_events WHERE run_id = ? AND seq > ? AND step > ? ORDER BY seq LIMIT ?',
-      ),
-      delete: db.prepare('DELETE FROM runs WHERE id = ?'),
-    };
+/** How a run ended: its final row, written with its last status event. */
+export interface RunEnd {
+  status: RunStatus;
+  step: number;
+  evaluation?: unknown;
+  modelId?: string | null;
+  reason?: string | null;
+}
+
+export class RunsRepo {
+  private readonly db: Kysely<Schema>;
+
+  constructor(db: Db) {
+    this.db = db.kysely;
   }
 
-  insert(r: {
+  async insert(r: {
     id: string;
     name: string | null;
     task: string | null;
@@ -111,27 +112,35 @@ export class RunsRepo {
     params: Params;
     dataX: Float64Array | null;
     dataTargets: Float64Array | null;
-  }): void {
-    this.s.insert.run({
-      id: r.id,
-      name: r.name,
-      task: r.task,
-      spec: JSON.stringify(r.spec),
-      params: packParams(r.params),
-      dataX: r.dataX ? bytes(r.dataX) : null,
-      dataTargets: r.dataTargets ? bytes(r.dataTargets) : null,
-      steps: r.spec.steps,
-      now: new Date().toISOString(),
-    });
+  }): Promise<void> {
+    await this.db
+      .insertInto('runs')
+      .values({
+        id: r.id,
+        name: r.name,
+        status: 'queued',
+        task: r.task,
+        spec: JSON.stringify(r.spec),
+        init_params: packParams(r.params),
+        data_x: r.dataX ? bytes(r.dataX) : null,
+        data_targets: r.dataTargets ? bytes(r.dataTargets) : null,
+        steps: r.spec.steps,
+        created_at: new Date().toISOString(),
+      })
+      .execute();
   }
 
-  get(id: string): Run | undefined {
-    const r = this.s.get.get(id);
-    return r ? rowToRun(r) : undefined;
+  async get(id: string): Promise<Run | undefined> {
+    const r = await this.db.selectFrom('runs').select(COLUMNS).where('id', '=', id).executeTakeFirst();
+    return r ? rowToRun(r as Row) : undefined;
   }
 
-  inputs(id: string, config: ElmanConfig): RunInputs | undefined {
-    const r = this.s.inputs.get(id);
+  async inputs(id: string, config: ElmanConfig): Promise<RunInputs | undefined> {
+    const r = await this.db
+      .selectFrom('runs')
+      .select(['spec', 'init_params', 'data_x', 'data_targets'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!r) return undefined;
     return {
       spec: JSON.parse(r.spec),
@@ -141,64 +150,108 @@ export class RunsRepo {
     };
   }
 
-  spec(id: string): RunSpec | undefined {
-    const r = this.s.inputs.get(id);
+  async spec(id: string): Promise<RunSpec | undefined> {
+    const r = await this.db.selectFrom('runs').select('spec').where('id', '=', id).executeTakeFirst();
     return r ? JSON.parse(r.spec) : undefined;
   }
 
-  list(limit: number, offset: number, status?: RunStatus): { runs: Run[]; total: number } {
-    const st = status ?? null;
-    return {
-      runs: this.s.list.all(st, st, limit, offset).map(rowToRun),
-      total: this.s.count.get(st, st)!.n,
-    };
+  async list(limit: number, offset: number, status?: RunStatus): Promise<{ runs: Run[]; total: number }> {
+    const of = this.db.selectFrom('runs').$if(status !== undefined, (q) => q.where('status', '=', status!));
+    const [rows, count] = await Promise.all([
+      of.select(COLUMNS).orderBy('created_at', 'desc').orderBy('id').limit(limit).offset(offset).execute(),
+      of.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { runs: rows.map((r) => rowToRun(r as Row)), total: Number(count.n) };
   }
 
-  idsWithStatus(status: RunStatus): string[] {
-    return this.s.idsByStatus.all(status).map((r) => r.id);
+  async idsWithStatus(status: RunStatus): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('runs')
+      .select('id')
+      .where('status', '=', status)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => r.id);
   }
 
-  markRunning(id: string): void {
-    this.s.start.run(new Date().toISOString(), id);
+  /** Queued → running; false when the run is not queued (cancelled, deleted, or taken by another process). */
+  async claim(id: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('runs')
+      .set({ status: 'running', started_at: new Date().toISOString() })
+      .where('id', '=', id)
+      .where('status', '=', 'queued')
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
   }
 
-  finish(
-    id: string,
-    f: { status: RunStatus; step: number; evaluation?: unknown; modelId?: string | null; reason?: string | null },
-  ): void {
-    this.s.finish.run({
-      id,
-      status: f.status,
-      step: f.step,
-      evaluation: f.evaluation ? JSON.stringify(f.evaluation) : null,
-      modelId: f.modelId ?? null,
-      reason: f.reason ?? null,
-      now: new Date().toISOString(),
-    });
-  }
-
-  /** Appends events and the run's progress in one transaction (a batch from a worker costs one commit). */
-  readonly record = (
+  /**
+   * Appends events, and the run's progress or its end, in one transaction (a batch from a worker costs one
+   * commit; a final row and its status event are seen together or not at all).
+   */
+  async record(
     id: string,
     events: StoredEvent[],
     progress?: { step: number; loss: number; accuracy: number },
-  ) => {
-    this.db.transaction(() => {
-      for (const e of events) this.s.append.run(id, e.seq, e.step, e.kind, e.frame);
-      if (progress) this.s.progress.run(progress.step, progress.loss, progress.accuracy, id);
-    })();
-  };
+    end?: RunEnd,
+  ): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < events.length; i += INSERT_ROWS)
+        await trx
+          .insertInto('run_events')
+          .values(
+            events
+              .slice(i, i + INSERT_ROWS)
+              .map((e) => ({ run_id: id, seq: e.seq, step: e.step, kind: e.kind, frame: e.frame })),
+          )
+          .execute();
+      if (progress)
+        await trx
+          .updateTable('runs')
+          .set({ step: progress.step, loss: progress.loss, accuracy: progress.accuracy })
+          .where('id', '=', id)
+          .execute();
+      if (end)
+        await trx
+          .updateTable('runs')
+          .set({
+            status: end.status,
+            step: end.step,
+            evaluation: end.evaluation ? JSON.stringify(end.evaluation) : null,
+            model_id: end.modelId ?? null,
+            reason: end.reason ?? null,
+            finished_at: new Date().toISOString(),
+          })
+          .where('id', '=', id)
+          .execute();
+    });
+  }
 
-  lastSeq(id: string): number {
-    return this.s.lastSeq.get(id)?.seq ?? 0;
+  async lastSeq(id: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('run_events')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .where('run_id', '=', id)
+      .executeTakeFirst();
+    return Number(r?.seq ?? 0);
   }
 
   /** Up to `limit` events after `afterSeq` whose step is after `sinceStep`, in log order. */
-  events(id: string, afterSeq: number, sinceStep: number, limit: number): StoredEvent[] {
-    return this.s.events.all(id, afterSeq, sinceStep, limit);
+  async events(id: string, afterSeq: number, sinceStep: number, limit: number): Promise<StoredEvent[]> {
+    return this.db
+      .selectFrom('run_events')
+      .select(['seq', 'step', 'kind', 'frame'])
+      .where('run_id', '=', id)
+      .where('seq', '>', afterSeq)
+      .where('step', '>', sinceStep)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
   }
 
-  delete(id: string): boolean {
-    return this.s.delete.run(id).changes > 0;
+  async delete(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('runs').where('id', '=', id).executeTakeFirst();
+    return r.numDeletedRows > 0n;
   }
 }

@@ -1,28 +1,29 @@
-// The server secret that keys student tokens: generated once, kept in a 0600 file beside the SQLite file
-// (so in UNROLL_DATA_DIR), and read back on every start so tokens stay valid across restarts.
+// The server secret that keys student tokens: generated once and kept in the database (table `secrets`), so
+// every process on one database derives the same tokens and they stay valid across restarts. A data
+// directory from before keeps the secret it had in its 0600 file, so tokens already handed out still work.
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Db } from '../db/open.js';
+import { SecretsRepo } from '../db/secrets.repo.js';
 
+/** Where the secret was kept before it moved into the database. */
 export const SECRET_FILE = 'grading-secret';
+const SECRET_NAME = 'grading';
 const SECRET_BYTES = 32;
 
-/** The secret for this database: in memory for an in-memory database (tests), else from its directory. */
-export function loadServerSecret(db: Db): Buffer {
-  if (db.memory) return randomBytes(SECRET_BYTES);
-  const file = join(dirname(db.name), SECRET_FILE);
-  // written whole to a private file, then linked into place: link fails if the secret exists, so replicas
-  // starting together on one directory all read the first one's secret, and nobody reads a half-written file
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(tmp, randomBytes(SECRET_BYTES).toString('hex'), { flag: 'wx', mode: 0o600 });
-  try {
-    linkSync(tmp, file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  } finally {
-    unlinkSync(tmp);
-  }
+export async function loadServerSecret(db: Db): Promise<Buffer> {
+  const secret = await new SecretsRepo(db).getOrCreate(
+    SECRET_NAME,
+    () => legacySecret(db) ?? randomBytes(SECRET_BYTES),
+  );
+  if (secret.length < SECRET_BYTES) throw new Error(`the stored grading secret is not ${SECRET_BYTES} bytes`);
+  return secret;
+}
+
+function legacySecret(db: Db): Buffer | null {
+  const file = db.dataDir && join(db.dataDir, SECRET_FILE);
+  if (!file || !existsSync(file)) return null;
   const secret = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
   if (secret.length < SECRET_BYTES) throw new Error(`${file} does not hold a ${SECRET_BYTES}-byte hex secret`);
   return secret;

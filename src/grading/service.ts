@@ -73,7 +73,7 @@ export class GradingService {
     return { presets: Object.fromEntries(Object.entries(PRESETS).map(([name, spec]) => [name, publicView(spec)])) };
   }
 
-  create(token: string | undefined, body: CreateAssignmentBody): Assignment {
+  async create(token: string | undefined, body: CreateAssignmentBody): Promise<Assignment> {
     this.access.instructor(token);
     const spec = resolveSpec(body);
     checkModelSize(spec.config, this.limits.maxParams);
@@ -91,29 +91,29 @@ export class GradingService {
       secret: randomBytes(ASSIGNMENT_SECRET_BYTES),
       createdAt: new Date().toISOString(),
     };
-    this.repo.createAssignment(a);
+    await this.repo.createAssignment(a);
     return view(a);
   }
 
-  list(token: string | undefined) {
+  async list(token: string | undefined) {
     this.access.instructor(token);
-    return { assignments: this.repo.listAssignments().map(view) };
+    return { assignments: (await this.repo.listAssignments()).map(view) };
   }
 
-  get(token: string | undefined, id: string): Assignment {
+  async get(token: string | undefined, id: string): Promise<Assignment> {
     this.access.instructor(token);
-    return view(this.find(id));
+    return view(await this.find(id));
   }
 
-  delete(token: string | undefined, id: string): void {
+  async delete(token: string | undefined, id: string): Promise<void> {
     this.access.instructor(token);
-    if (!this.repo.deleteAssignment(id)) throw notFound(id);
+    if (!(await this.repo.deleteAssignment(id))) throw notFound(id);
   }
 
   /** A student's numbers and token: for an instructor, or for that student (with their token). */
-  problem(token: string | undefined, id: string, student: string, layout?: LayoutQuery) {
+  async problem(token: string | undefined, id: string, student: string, layout?: LayoutQuery) {
     this.access.instructorOr(token, id, student);
-    const a = this.find(id);
+    const a = await this.find(id);
     const p = deriveProblem(a.spec, a.secret, student);
     const { config } = a.spec;
     return {
@@ -129,9 +129,9 @@ export class GradingService {
     };
   }
 
-  submit(token: string | undefined, id: string, body: SubmissionBody, format: ReportFormat) {
+  async submit(token: string | undefined, id: string, body: SubmissionBody, format: ReportFormat) {
     this.access.require(token, `the submission token of student "${body.student}"`);
-    const a = this.find(id);
+    const a = await this.find(id);
     this.access.student(token, id, body.student);
     const known = new Set(a.spec.questions.map((q) => q.id));
     const unknown = Object.keys(body.answers).filter((k) => !known.has(k));
@@ -150,24 +150,24 @@ export class GradingService {
       submittedAt: new Date().toISOString(),
       ...g,
     };
-    this.repo.addSubmission(report, body.answers);
+    await this.repo.addSubmission(report, body.answers);
     return formatReport(report, format);
   }
 
   /** One stored report: for an instructor or its own student; anyone else is told it does not exist. */
-  submission(token: string | undefined, id: string, submission: string, format: ReportFormat) {
+  async submission(token: string | undefined, id: string, submission: string, format: ReportFormat) {
     this.access.require(token, 'an instructor token or the student’s own token');
-    const r = this.repo.getSubmission(id, submission);
+    const r = await this.repo.getSubmission(id, submission);
     if (!r || !this.access.allowed(token, id, r.student))
       throw new AppError('not-found', `no submission ${submission} in assignment ${id}`);
     return formatReport(r, format);
   }
 
   /** Every report (or one per student), as JSON or a CSV gradebook. */
-  export(token: string | undefined, id: string, q: ExportQuery) {
+  async export(token: string | undefined, id: string, q: ExportQuery) {
     this.access.instructorOr(token, id, q.student);
-    const a = this.find(id);
-    const rows = this.repo.listSubmissions(id, q.keep, q.student ?? null);
+    const a = await this.find(id);
+    const rows = await this.repo.listSubmissions(id, q.keep, q.student ?? null);
     const ids = a.spec.questions.map((x) => x.id);
     if (q.format === 'csv') return { kind: 'csv' as const, csv: toCsv(ids, rows), filename: `${a.id}.csv` };
     return {
@@ -180,8 +180,8 @@ export class GradingService {
     };
   }
 
-  private find(id: string): StoredAssignment {
-    const a = this.repo.getAssignment(id);
+  private async find(id: string): Promise<StoredAssignment> {
+    const a = await this.repo.getAssignment(id);
     if (!a) throw notFound(id);
     return a;
   }

@@ -78,6 +78,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     metrics.observeCompute,
   );
   const models = new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS);
+  const runs = await createRunManager(config, deps.db, models, app.log, metrics.registry);
   const services: Services = {
     config,
     db: deps.db,
@@ -85,12 +86,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     metrics,
     compute,
     models,
-    runs: createRunManager(config, deps.db, models, app.log, metrics.registry),
+    runs,
     kernelsName: kernels.name,
     sequences: SequenceService.fromConfig(config, compute),
     grading: new GradingService(
       new GradingRepo(deps.db),
-      loadServerSecret(deps.db),
+      await loadServerSecret(deps.db),
       {
         maxCost: config.UNROLL_GRADING_MAX_COST,
         maxParams: config.UNROLL_MAX_PARAMS,

@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import { safeParse, type z } from 'zod';
 import { CancelledError, NonFiniteError, ShapeError } from '../core/errors.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { AppError, type Issue, PROBLEMS, type ProblemSlug, RequestValidationError } from '../errors.js';
 
 export const PROBLEM_TYPE = 'application/problem+json';
@@ -49,6 +50,9 @@ const FASTIFY_CODES: Record<string, ProblemSlug> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-request',
 };
 
+/** Retry-After when the database is down or too slow. */
+const DATABASE_RETRY_SECONDS = 5;
+
 export function errorToProblem(
   err: unknown,
   maxBodyBytes: number,
@@ -64,6 +68,11 @@ export function errorToProblem(
   if (err instanceof ShapeError)
     return { body: problem('invalid-request', err.message, [{ path: err.path, message: err.message }]) };
   if (err instanceof CancelledError) return null;
+  if (isDatabaseUnavailable(err))
+    return {
+      body: problem('overloaded', 'the database is unavailable; retry shortly'),
+      headers: { 'retry-after': String(DATABASE_RETRY_SECONDS) },
+    };
   const fe = err as FastifyError;
   const slug = fe.code ? FASTIFY_CODES[fe.code] : undefined;
   if (slug === 'body-too-large')

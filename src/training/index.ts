@@ -12,19 +12,19 @@ import { RunManager } from './manager.js';
 /** A cancelled run that has not stopped after this long loses its thread. */
 export const CANCEL_GRACE_MS = 5000;
 
-export function createRunManager(
+export async function createRunManager(
   config: Config,
   db: Db,
   models: ModelService,
   log?: FastifyBaseLogger,
   registry?: Registry,
-): RunManager {
+): Promise<RunManager> {
   const modelsRepo = new ModelsRepo(db);
   const manager = new RunManager(
     new RunsRepo(db),
     {
       get: (id) => models.get(id),
-      store: (c, params, source) => modelsRepo.create({ config: c, params, source }).id,
+      store: async (c, params, source) => (await modelsRepo.create({ config: c, params, source })).id,
     },
     createRunPool(config.UNROLL_RUNS_CONCURRENCY, config.UNROLL_KERNELS),
     {
@@ -54,6 +54,6 @@ export function createRunManager(
       },
     });
   }
-  manager.recover();
+  await manager.recover();
   return manager;
 }

@@ -1,6 +1,7 @@
 // RunManager: creates runs, keeps the queue (persisted as status `queued`), starts up to `concurrency` runs
-// in the run pool, records their events in SQLite in one transaction per worker batch and fans them out
-// in the same tick, stores the trained weights as a model, and settles every run exactly once.
+// in the run pool, records their events in the store in one transaction per worker batch and fans them out
+// once committed (a worker's next batch waits for that ack), stores the trained weights as a model, and
+// settles every run exactly once.
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ElmanConfig, Params } from '../core/model.js';
@@ -27,8 +28,8 @@ export interface RunManagerOptions {
 }
 
 export interface ModelAccess {
-  get(id: string): { config: ElmanConfig; params: Params };
-  store(config: ElmanConfig, params: Params, source: string): string;
+  get(id: string): Promise<{ config: ElmanConfig; params: Params }>;
+  store(config: ElmanConfig, params: Params, source: string): Promise<string>;
 }
 
 interface Active {
@@ -37,6 +38,8 @@ interface Active {
   /** Set when someone asked the run to stop: what to record when it does. */
   stop: { status: 'cancelled' | 'failed'; reason: string } | null;
   settled: boolean;
+  /** The worker's result is being recorded (its model stored): the backstop leaves it be. */
+  resulting: boolean;
   done: Promise<void>;
   resolve: () => void;
 }
@@ -45,6 +48,10 @@ export class RunManager {
   private readonly log: RunLog;
   private readonly queue: string[] = [];
   private readonly active = new Map<string, Active>();
+  /** Runs taken off the queue whose inputs are being read: they hold a thread already. */
+  private readonly starting = new Map<string, Promise<void>>();
+  /** Creates between their admission and their row: they count against UNROLL_RUNS_MAX_QUEUED already. */
+  private admitting = 0;
   private closing = false;
 
   constructor(
@@ -63,24 +70,24 @@ export class RunManager {
   }
 
   /** After a restart: a run left `running` died with the old process (failed, with the reason); queued runs queue again. */
-  recover(): void {
-    for (const id of this.repo.idsWithStatus('running')) {
-      const step = this.repo.get(id)?.step ?? 0;
-      this.log.finish(id, {
+  async recover(): Promise<void> {
+    for (const id of await this.repo.idsWithStatus('running')) {
+      const step = (await this.repo.get(id))?.step ?? 0;
+      await this.log.finish(id, {
         status: 'failed',
         step,
         reason: `the server stopped while this run was training (at step ${step}); runs are not resumed`,
       });
     }
-    this.queue.push(...this.repo.idsWithStatus('queued'));
+    this.queue.push(...(await this.repo.idsWithStatus('queued')));
     this.pump();
   }
 
-  create(body: CreateRunBody): { id: string; status: 'queued' } {
+  async create(body: CreateRunBody): Promise<{ id: string; status: 'queued' }> {
     if (this.closing)
       throw new AppError('overloaded', 'the server is shutting down', undefined, { 'retry-after': '5' });
     // the runs that would still wait after every free thread took one
-    const waiting = this.queue.length + this.active.size - this.opts.concurrency;
+    const waiting = this.queue.length + this.admitting + this.active.size + this.starting.size - this.opts.concurrency;
     if (waiting >= this.opts.maxQueued)
       throw new AppError(
         'overloaded',
@@ -88,61 +95,78 @@ export class RunManager {
         undefined,
         { 'retry-after': '30' },
       );
-    const r = resolveRun(body, (id) => this.models.get(id), this.opts.limits);
+    this.admitting++;
     const id = randomUUID();
-    const task = r.spec.source.kind === 'task' ? r.spec.source.name : null;
-    this.repo.insert({ id, name: body.name ?? null, task, ...r });
-    this.log.status(id, { event: 'status', status: 'queued', step: 0 });
+    try {
+      const stored = body.modelId ? await this.models.get(body.modelId) : undefined;
+      const r = resolveRun(body, () => stored!, this.opts.limits);
+      const task = r.spec.source.kind === 'task' ? r.spec.source.name : null;
+      await this.repo.insert({ id, name: body.name ?? null, task, ...r });
+      await this.log.status(id, { event: 'status', status: 'queued', step: 0 });
+    } finally {
+      this.admitting--;
+    }
     this.queue.push(id);
     // after the 202 is on its way: the answer says queued, and is
     setImmediate(() => this.pump());
     return { id, status: 'queued' };
   }
 
-  get(id: string): Run {
-    const run = this.repo.get(id);
+  async get(id: string): Promise<Run> {
+    const run = await this.repo.get(id);
     if (!run) throw new AppError('not-found', `no run with id "${id}"`);
     return run;
   }
 
-  list(limit: number, offset: number, status?: RunStatus): { runs: Run[]; total: number } {
+  list(limit: number, offset: number, status?: RunStatus): Promise<{ runs: Run[]; total: number }> {
     return this.repo.list(limit, offset, status);
   }
 
   counts(): { queued: number; running: number } {
-    return { queued: this.queue.length, running: this.active.size };
+    return { queued: this.queue.length, running: this.active.size + this.starting.size };
   }
 
-  isFinal(id: string): boolean {
-    const run = this.repo.get(id);
+  async isFinal(id: string): Promise<boolean> {
+    const run = await this.repo.get(id);
     return !run || FINAL_STATUSES.includes(run.status);
   }
 
-  events(id: string, afterSeq: number, sinceStep: number, limit: number): StoredEvent[] {
+  events(id: string, afterSeq: number, sinceStep: number, limit: number): Promise<StoredEvent[]> {
     return this.repo.events(id, afterSeq, sinceStep, limit);
   }
 
   /** Stops a run; resolves once it is settled, so the answer shows `cancelled` and its worker is free. */
   async cancel(id: string): Promise<Run> {
-    const run = this.get(id);
+    const starting = this.starting.get(id);
+    if (starting) {
+      await starting;
+      return this.cancel(id);
+    }
+    const run = await this.get(id);
     if (run.status === 'cancelled') return run;
-    if (run.status === 'queued') {
-      this.queue.splice(this.queue.indexOf(id), 1);
-      this.log.finish(id, { status: 'cancelled', step: 0, reason: 'cancelled before it started' });
+    // where the run is in this process now (the read above may be out of date by the time it returns)
+    const queued = this.queue.indexOf(id);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      await this.log.finish(id, { status: 'cancelled', step: 0, reason: 'cancelled before it started' });
       return this.get(id);
     }
     const a = this.active.get(id);
-    if (run.status !== 'running' || !a) throw new AppError('conflict', `the run has ${run.status} already`);
+    if (!a) {
+      const now = await this.get(id);
+      if (now.status === 'cancelled') return now;
+      throw new AppError('conflict', `the run has ${now.status} already`);
+    }
     this.stop(a, { status: 'cancelled', reason: 'cancelled by a client' });
     await a.done;
     return this.get(id);
   }
 
-  delete(id: string): void {
-    const run = this.get(id);
+  async delete(id: string): Promise<void> {
+    const run = await this.get(id);
     if (!FINAL_STATUSES.includes(run.status))
       throw new AppError('conflict', `the run is ${run.status}: cancel it before deleting it`);
-    this.repo.delete(id);
+    await this.repo.delete(id);
   }
 
   /** Graceful shutdown: running runs stop and are recorded failed (queued ones stay queued for the next start). */
@@ -153,6 +177,8 @@ export class RunManager {
     for (const a of running)
       this.stop(a, { status: 'failed', reason: 'the server shut down while this run was training' });
     await Promise.all(running.map((a) => a.done));
+    await Promise.all(this.starting.values());
+    await Promise.all([...this.active.values()].map((a) => a.done));
     await this.pool.close();
   }
 
@@ -166,39 +192,57 @@ export class RunManager {
   }
 
   private pump(): void {
-    while (!this.closing && this.active.size < this.opts.concurrency && this.queue.length)
-      this.start(this.queue.shift()!);
+    while (!this.closing && this.active.size + this.starting.size < this.opts.concurrency && this.queue.length) {
+      const id = this.queue.shift()!;
+      const started = this.start(id)
+        .catch(async (err) => {
+          // its inputs could not be read or its start recorded: the run fails, the process goes on
+          this.logger?.error({ err, runId: id }, 'starting a run failed');
+          await this.log
+            .finish(id, { status: 'failed', step: 0, reason: 'the server could not start this run' })
+            .catch(() => {});
+        })
+        .finally(() => {
+          this.starting.delete(id);
+          this.pump();
+        });
+      this.starting.set(id, started);
+    }
   }
 
-  private start(id: string): void {
-    const spec = this.repo.spec(id);
-    const inputs = spec && this.repo.inputs(id, spec.config);
-    if (!inputs) return; // deleted while queued
-    this.repo.markRunning(id);
-    this.log.status(id, { event: 'status', status: 'running', step: 0 });
+  private async start(id: string): Promise<void> {
+    const spec = await this.repo.spec(id);
+    const inputs = spec && (await this.repo.inputs(id, spec.config));
+    // deleted while queued, or (several processes on one database) started elsewhere
+    if (!inputs || !(await this.repo.claim(id))) return;
+    await this.log.status(id, { event: 'status', status: 'running', step: 0 });
+    if (this.closing) {
+      await this.log.finish(id, { status: 'failed', step: 0, reason: 'the server shut down as this run started' });
+      return;
+    }
     const handle = this.pool.start({ runId: id, ...inputs });
     let resolve!: () => void;
     const done = new Promise<void>((r) => {
       resolve = r;
     });
-    const a: Active = { handle, step: 0, stop: null, settled: false, done, resolve };
+    const a: Active = { handle, step: 0, stop: null, settled: false, resulting: false, done, resolve };
     this.active.set(id, a);
     handle.port.on('message', (m: WorkerMessage) => {
-      try {
-        this.onMessage(id, a, m);
-      } catch (err) {
+      this.onMessage(id, a, m).catch((err) => {
         // a failure to record (the database, say) fails this run, never the process
         this.logger?.error({ err, runId: id }, 'recording a run failed');
-        this.stop(a, { status: 'failed', reason: 'the server could not record this run' });
-      }
+        const reason = 'the server could not record this run';
+        if (a.resulting) this.settle(id, a, { status: 'failed', step: a.step, reason });
+        else this.stop(a, { status: 'failed', reason });
+      });
     });
     handle.finished.then(
       // a worker posts its last message before it returns; this is only a backstop should it never come
       () =>
-        setTimeout(
-          () => this.settle(id, a, { status: 'failed', step: a.step, reason: 'the run worker ended without a result' }),
-          RESULT_GRACE_MS,
-        ).unref(),
+        setTimeout(() => {
+          if (!a.resulting)
+            this.settle(id, a, { status: 'failed', step: a.step, reason: 'the run worker ended without a result' });
+        }, RESULT_GRACE_MS).unref(),
       (err) => {
         if (!a.stop) this.logger?.error({ err, runId: id }, 'run worker died');
         const reason = a.stop?.reason ?? `the run worker died: ${err instanceof Error ? err.message : String(err)}`;
@@ -207,12 +251,13 @@ export class RunManager {
     );
   }
 
-  private onMessage(id: string, a: Active, m: WorkerMessage): void {
+  private async onMessage(id: string, a: Active, m: WorkerMessage): Promise<void> {
     if (a.settled) return;
     if (m.type === 'events') {
-      this.log.steps(id, m.events);
       const last = m.events.findLast((e) => e.kind === 'step');
       if (last) a.step = last.step + 1;
+      // acknowledged once committed: a worker runs at most its window ahead of the log
+      await this.log.steps(id, m.events);
       Atomics.add(a.handle.control, CONTROL.ACKED, 1);
       Atomics.notify(a.handle.control, CONTROL.ACKED);
     } else if (m.type === 'failed') {
@@ -221,8 +266,9 @@ export class RunManager {
       const stop = a.stop ?? { status: 'cancelled', reason: 'cancelled' };
       this.settle(id, a, { status: stop.status, step: m.step, reason: `${stop.reason} (at step ${m.step})` });
     } else {
-      const config = this.repo.spec(id)!.config;
-      const modelId = this.models.store(config, m.params, `run:${id}`);
+      a.resulting = true;
+      const config = (await this.repo.spec(id))!.config;
+      const modelId = await this.models.store(config, m.params, `run:${id}`);
       this.settle(id, a, { status: 'succeeded', step: m.step, modelId, evaluation: m.evaluation });
     }
   }
@@ -232,13 +278,15 @@ export class RunManager {
     a.settled = true;
     a.handle.port.close();
     this.active.delete(id);
-    try {
-      this.log.finish(id, o);
-    } catch (err) {
-      // the row stays `running`; the next start records it failed, as after a crash
-      this.logger?.error({ err, runId: id }, 'recording the end of a run failed');
-    }
-    a.resolve();
-    this.pump();
+    this.log
+      .finish(id, o)
+      .catch((err) => {
+        // the row stays `running`; the next start records it failed, as after a crash
+        this.logger?.error({ err, runId: id }, 'recording the end of a run failed');
+      })
+      .finally(() => {
+        a.resolve();
+        this.pump();
+      });
   }
 }

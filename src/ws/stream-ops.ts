@@ -31,9 +31,9 @@ export interface OpContext {
 export type OpHandler<F> = (frame: F, ctx: OpContext) => Promise<void>;
 type Handlers = { [K in StreamOpName]: OpHandler<Extract<StreamRequest, { op: K }>> };
 
-function modelOf(frame: ForwardOp | BpttOp, ctx: OpContext): { model: ElmanModel; stored: boolean } {
+async function modelOf(frame: ForwardOp | BpttOp, ctx: OpContext): Promise<{ model: ElmanModel; stored: boolean }> {
   if (frame.model) return { model: materialize(frame.model, ctx.maxParams), stored: false };
-  return { model: ctx.models.get(frame.modelId!), stored: true };
+  return { model: await ctx.models.get(frame.modelId!), stored: true };
 }
 
 /** Row t of a (B, T, H) tensor as a (B, H) matrix. */
@@ -70,7 +70,7 @@ function resultText<S extends z.ZodType>(schema: S, id: string, value: z.output<
 
 export const STREAM_OPS: Handlers = {
   async forward(frame, ctx) {
-    const { model, stored } = modelOf(frame, ctx);
+    const { model, stored } = await modelOf(frame, ctx);
     const include = frame.include ?? [];
     // h is always computed (the steps need it) but sent in the result only when asked for, as REST does
     const task = toTask('forward', model, { ...frame, include: [...new Set([...include, 'h' as const])] }, stored);
@@ -87,7 +87,7 @@ export const STREAM_OPS: Handlers = {
   },
 
   async bptt(frame, ctx) {
-    const { model, stored } = modelOf(frame, ctx);
+    const { model, stored } = await modelOf(frame, ctx);
     const include = frame.include ?? [];
     const task = toTask(
       'bptt',

@@ -1,7 +1,8 @@
 // The stream's stateful mode: a `sequence` op opens a session on a stored model, and each `feed` frame with
 // the same id runs its timesteps from the state the previous feed left (the /v2 sequence store, so one
-// sequence_id can be fed from either). Feeds of a session run in order; a failed feed leaves the state
-// where it was and the session open. The session ends with a feed marked `end`, a cancel, or the socket.
+// sequence_id can be fed from either). The session exists from its `sequence` frame on, while its model is
+// read, so feeds sent right behind it wait for it. Feeds of a session run in order; a failed feed leaves
+// the state where it was and the session open. The session ends with a feed marked `end`, a cancel, or the socket.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { SequenceService } from '../compute/sequences.js';
@@ -14,14 +15,15 @@ import { forwardStepFrames } from './stream-ops.js';
 
 export interface SessionHost {
   sequences: SequenceService;
-  getModel(idOrName: string): StoredModel;
+  getModel(idOrName: string): Promise<StoredModel>;
   /** Sends a frame (never dropped); resolves when the client can take more, or at once when `signal` aborts. */
   emit(frame: object | string, signal: AbortSignal): Promise<void>;
   sendError(id: string, err: unknown): void;
 }
 
 interface Session {
-  model: StoredModel;
+  /** Null until the model has been read. */
+  model: StoredModel | null;
   sequenceId: string;
   /** Whether the next feed starts the sequence (from zeros) or continues it. */
   startNext: boolean;
@@ -38,9 +40,8 @@ export class SequenceSessions {
 
   /** Opens the session for `frame.id`; `ac` is its entry in the socket's op table (cancel and close abort it). */
   open(frame: SequenceOp, ac: AbortController): void {
-    const model = this.host.getModel(frame.modelId);
     const s: Session = {
-      model,
+      model: null,
       sequenceId: frame.sequenceId ?? randomUUID(),
       startNext: frame.start,
       steps: 0,
@@ -50,13 +51,25 @@ export class SequenceSessions {
     };
     this.sessions.set(frame.id, s);
     ac.signal.addEventListener('abort', () => this.close(frame.id, 'cancelled'), { once: true });
-    const opened: SequenceOpenFrame = {
-      event: 'sequence_open',
-      id: frame.id,
-      modelId: model.id,
-      sequenceId: s.sequenceId,
-    };
-    void this.host.emit(opened, ac.signal);
+    s.chain = this.host.getModel(frame.modelId).then(
+      (model) => {
+        s.model = model;
+        const opened: SequenceOpenFrame = {
+          event: 'sequence_open',
+          id: frame.id,
+          modelId: model.id,
+          sequenceId: s.sequenceId,
+        };
+        void this.host.emit(opened, ac.signal);
+      },
+      (err) => {
+        // no session after all: its feeds are told so, and its place among the socket's ops is freed
+        s.ended = true;
+        this.sessions.delete(frame.id);
+        this.host.sendError(frame.id, err);
+        ac.abort();
+      },
+    );
   }
 
   feed(frame: FeedOp): void {
@@ -66,13 +79,14 @@ export class SequenceSessions {
         'not-found',
         `no open sequence session with id "${frame.id}": open one with {"op": "sequence"}`,
       );
-    const issues = batchIssues(s.model.config, frame);
-    if (issues.length) throw new RequestValidationError(issues);
     s.chain = s.chain.then(() => this.runFeed(frame, s)).catch((err) => this.host.sendError(frame.id, err));
   }
 
   private async runFeed(frame: FeedOp, s: Session): Promise<void> {
+    if (!s.model) throw new AppError('not-found', `the sequence session "${frame.id}" did not open`);
     if (s.ended) return;
+    const issues = batchIssues(s.model.config, frame);
+    if (issues.length) throw new RequestValidationError(issues);
     const include = frame.include ?? [];
     const flags = { id: s.sequenceId, start: s.startNext, end: frame.end };
     const out: ForwardOut = await this.host.sequences.forward(
@@ -110,7 +124,7 @@ export class SequenceSessions {
     if (!s || s.ended) return;
     s.ended = true;
     this.sessions.delete(id);
-    if (reason === 'cancelled') this.host.sequences.end(s.model, s.sequenceId);
+    if (reason === 'cancelled' && s.model) this.host.sequences.end(s.model, s.sequenceId);
     const done: SequenceEndFrame = { event: 'sequence_end', id, sequenceId: s.sequenceId, steps: s.steps, reason };
     // the end frame goes out even though the session's own signal has fired
     void this.host.emit(done, new AbortController().signal);

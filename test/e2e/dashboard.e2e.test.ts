@@ -44,12 +44,12 @@ describe('the dashboard, end to end', () => {
     // the test can reach its WebSocket server and cut the page's socket
     dataDir = mkdtempSync(join(tmpdir(), 'unroll-e2e-'));
     const config = loadConfig({ UNROLL_DATA_DIR: dataDir, LOG_LEVEL: 'silent', UNROLL_RUNS_CONCURRENCY: '1' });
-    const db = openDatabase(config.dataDir);
+    const db = await openDatabase({ dataDir: config.dataDir });
     const pool = createComputePool({ threads: 1, maxQueue: config.UNROLL_POOL_MAX_QUEUE });
     app = await buildApp(config, { db, pool, logger: false });
     app.addHook('onClose', async () => {
       await pool.close();
-      db.close();
+      await db.close();
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SECRET_FILE } from '../../src/grading/secret.js';
+import { DB_FILE } from '../../src/db/open.js';
 import { testApp } from '../helpers/app.js';
 
 const env = { UNROLL_INSTRUCTOR_TOKENS: 'teach', UNROLL_SUBMISSION_RATE_MAX: '2' };
@@ -63,7 +63,8 @@ describe('persistence', () => {
     });
     expect(sub.statusCode).toBe(200);
     await first.close();
-    expect(statSync(join(dir, SECRET_FILE)).mode & 0o777).toBe(0o600);
+    // the grading secret lives in the database file, which only the server's user may read
+    expect(statSync(join(dir, DB_FILE)).mode & 0o777).toBe(0o600);
 
     const second = await testApp({ env, dataDir: dir });
     try {

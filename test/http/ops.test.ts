@@ -27,7 +27,7 @@ describe('operations', () => {
 
   it('/ready is a 503 when the database is closed', async () => {
     app = await testApp({ poolThreads: 1 });
-    app.services.db.close();
+    await app.services.db.close();
     const r = await app.inject({ method: 'GET', url: '/ready' });
     expect(r.statusCode).toBe(503);
     expect(r.json().detail).toMatch(/database/);

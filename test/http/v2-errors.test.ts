@@ -182,7 +182,7 @@ describe('503', () => {
 
   it('not ready once the database is gone', async () => {
     const broken = await testApp();
-    broken.services.db.close();
+    await broken.services.db.close();
     expectError(await broken.inject({ url: '/v2/health/ready' }), 503, 'database');
     await broken.close();
   });

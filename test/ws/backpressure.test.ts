@@ -1,12 +1,14 @@
 // Backpressure over a real socket: a ws client that never reads watches a long run. The server's memory
 // stays flat (its socket holds at most the send budget), step frames are conflated and say how many were
 // skipped, and once the client reads again nothing is unaccounted for and the final status arrives.
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { testApp } from '../helpers/app.js';
@@ -62,11 +64,11 @@ it('keeps server memory flat while a client that never reads follows a long run'
   await waitForStep(id, from + WINDOW_STEPS);
   const after = memory();
   const to = await stepOf(id);
-  const windowBytes = (
-    app.services.db
-      .prepare('SELECT SUM(LENGTH(frame)) AS n FROM run_events WHERE run_id = ? AND step >= ? AND step < ?')
-      .get(id, from, to) as { n: number }
-  ).n;
+  const { rows } = await sql<{ n: number }>`
+    SELECT SUM(LENGTH(frame)) AS n FROM run_events WHERE run_id = ${id} AND step >= ${from} AND step < ${to}`.execute(
+    app.services.db.kysely,
+  );
+  const windowBytes = Number(rows[0].n);
   expect(windowBytes).toBeGreaterThan(MIN_WINDOW_BYTES);
   expect(after - before).toBeLessThan(MAX_GROWTH_BYTES);
   for (const client of app.websocketServer.clients) expect(client.bufferedAmount).toBeLessThan(2 * BUDGET);

@@ -1,7 +1,8 @@
-// Versioned migrations, applied in order; PRAGMA user_version records how far a database has come.
-// Append only: a released migration never changes.
+// Every migration, in order, for both dialects. Append only: a released migration never changes.
 import { models } from './001-models.js';
 import { grading } from './002-grading.js';
 import { runs } from './003-runs.js';
+import { secrets } from './004-secrets.js';
+import type { Migration } from './types.js';
 
-export const MIGRATIONS: readonly string[] = [models, grading, runs];
+export const MIGRATIONS: readonly Migration[] = [models, grading, runs, secrets];

@@ -56,7 +56,7 @@ export const gradingRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       },
     },
     async (req, reply) => {
-      const a = grading.create(bearerToken(req), req.body);
+      const a = await grading.create(bearerToken(req), req.body);
       reply.code(201).header('location', `/v1/assignments/${a.id}`);
       return a;
     },
@@ -90,7 +90,7 @@ export const gradingRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       },
     },
     async (req, reply) => {
-      grading.delete(bearerToken(req), req.params.id);
+      await grading.delete(bearerToken(req), req.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -157,7 +157,7 @@ export const gradingRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       },
     },
     async (req, reply) => {
-      const r = grading.export(bearerToken(req), req.params.id, req.query);
+      const r = await grading.export(bearerToken(req), req.params.id, req.query);
       if (r.kind === 'json') return r.body;
       return reply
         .type('text/csv; charset=utf-8')

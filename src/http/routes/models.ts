@@ -40,7 +40,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) => {
-      const m = models.create(req.body);
+      const m = await models.create(req.body);
       reply.code(201).header('location', `/v1/models/${m.id}`);
       return detail(m, req.query);
     },
@@ -72,7 +72,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ModelDetail),
       },
     },
-    async (req) => detail(models.get(req.params.id), req.query),
+    async (req) => detail(await models.get(req.params.id), req.query),
   );
   app.put(
     '/v1/models/:id/weights',
@@ -89,7 +89,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ModelDetail),
       },
     },
-    async (req) => detail(models.updateWeights(req.params.id, req.body), req.query),
+    async (req) => detail(await models.updateWeights(req.params.id, req.body), req.query),
   );
   app.delete(
     '/v1/models/:id',
@@ -102,7 +102,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) => {
-      models.delete(req.params.id);
+      await models.delete(req.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -119,7 +119,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ForwardResponse),
       },
     },
-    (req, reply) => compute.run(toTask('forward', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('forward', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/bptt',
@@ -132,7 +133,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(BpttResponse),
       },
     },
-    (req, reply) => compute.run(toTask('bptt', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('bptt', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/jacobian',
@@ -145,7 +147,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(JacobianResponse),
       },
     },
-    (req, reply) => compute.run(toTask('jacobian', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('jacobian', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
   app.post(
     '/v1/models/:id/gradcheck',
@@ -158,6 +161,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(GradcheckResponse),
       },
     },
-    (req, reply) => compute.run(toTask('gradcheck', models.get(req.params.id), req.body, true), clientGone(reply)),
+    async (req, reply) =>
+      compute.run(toTask('gradcheck', await models.get(req.params.id), req.body, true), clientGone(reply)),
   );
 };

@@ -38,13 +38,8 @@ export const opsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
       },
     },
     async () => {
-      let row: { one: number } | undefined;
-      try {
-        row = services.db.prepare('SELECT 1 AS one').get() as { one: number } | undefined;
-      } catch {
-        // a closed or broken database is "not ready" (503), not a server error
-      }
-      if (row?.one !== 1) throw new AppError('overloaded', 'the database does not answer');
+      // a closed, stopped or unreachable database is "not ready" (503), not a server error
+      if (!(await services.db.ping())) throw new AppError('overloaded', 'the database does not answer');
       if (!services.pool || services.pool.threads < 1)
         throw new AppError('overloaded', 'the worker pool is not running');
       return {

@@ -33,7 +33,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
       },
     },
     async (req, reply) => {
-      const created = runs.create(req.body);
+      const created = await runs.create(req.body);
       reply.code(202).header('location', `/v1/runs/${created.id}`);
       return created;
     },
@@ -80,7 +80,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
       },
     },
     async (req, reply) => {
-      runs.delete(req.params.id);
+      await runs.delete(req.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -106,7 +106,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
     },
     // before the upgrade, so an unknown run is a plain 404
     preHandler: async (req) => {
-      runs.get((req.params as { id: string }).id);
+      await runs.get((req.params as { id: string }).id);
     },
     handler: async () => {
       throw new AppError(

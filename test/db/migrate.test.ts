@@ -1,0 +1,100 @@
+// One set of migrations: several processes starting together on one fresh PostgreSQL database all come up
+// on the same schema (an advisory lock makes them take turns), and a SQLite file from before Kysely is
+// used as it is, its grading secret included.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import { initParams } from '../../src/core/init.js';
+import { MIGRATIONS } from '../../src/db/migrations/index.js';
+import { ModelsRepo, packParams } from '../../src/db/models.repo.js';
+import { DB_FILE, type Db, openDatabase } from '../../src/db/open.js';
+import { loadServerSecret, SECRET_FILE } from '../../src/grading/secret.js';
+import { freshDatabase, PG_ADMIN_URL, pgReachable } from '../helpers/pg.js';
+
+const config = { inputSize: 2, hiddenSize: 3, outputSize: 2, activation: 'tanh', readout: 'last' } as const;
+const applied = async (db: Db) =>
+  (await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(db.kysely)).rows.map(
+    (r) => r.name,
+  );
+
+const up = await pgReachable();
+if (!up) console.warn(`note: PostgreSQL is not reachable at ${PG_ADMIN_URL}: the concurrent migration test is skipped`);
+
+describe.skipIf(!up)(`migrations on PostgreSQL${up ? '' : ` (skipped: not reachable at ${PG_ADMIN_URL})`}`, () => {
+  it('eight processes migrating one fresh database at once: each comes up, the schema is made once', async () => {
+    const fresh = await freshDatabase('store');
+    try {
+      // eight stores, each with its own connection pool, as eight processes would have
+      const dbs = await Promise.all(
+        Array.from({ length: 8 }, () => openDatabase({ url: fresh.url, dataDir: ':memory:' })),
+      );
+      try {
+        expect(await applied(dbs[0])).toEqual(MIGRATIONS.map((m) => m.name));
+        // every one of them works on the one schema
+        const models = await Promise.all(
+          dbs.map((db, i) => new ModelsRepo(db).create({ config, params: initParams(config, i), source: 'test' })),
+        );
+        expect((await new ModelsRepo(dbs[7]).list(100, 0)).total).toBe(8);
+        expect((await new ModelsRepo(dbs[3]).get(models[5].id))!.source).toBe('test');
+      } finally {
+        await Promise.all(dbs.map((db) => db.close()));
+      }
+      // a later start finds nothing to do
+      const again = await openDatabase({ url: fresh.url, dataDir: ':memory:' });
+      expect(await applied(again)).toEqual(MIGRATIONS.map((m) => m.name));
+      await again.close();
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
+describe('migrations on SQLite', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'unroll-migrate-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a file made by the hand-written migrations (user_version 3) is adopted: its rows stay, 004 is added', async () => {
+    const file = join(dir, DB_FILE);
+    const old = new Database(file);
+    old.exec(readFileSync(new URL('../fixtures/sqlite-v3/schema.sql', import.meta.url), 'utf8'));
+    old.pragma('user_version = 3');
+    const params = initParams(config, 5);
+    old
+      .prepare(
+        'INSERT INTO models (id, name, config, weights, source, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)',
+      )
+      .run('m-old', 'old', JSON.stringify(config), packParams(params), 'init:5', 'x', 'x');
+    old.close();
+    // and the secret in the file the server kept it in
+    const secret = Buffer.alloc(32, 7);
+    writeFileSync(join(dir, SECRET_FILE), secret.toString('hex'), { mode: 0o600 });
+
+    const db = await openDatabase({ dataDir: dir });
+    try {
+      expect(await applied(db)).toEqual(MIGRATIONS.map((m) => m.name));
+      const m = (await new ModelsRepo(db).get('old'))!;
+      expect(Array.from(m.params.U)).toEqual(Array.from(params.U));
+      expect(await loadServerSecret(db)).toEqual(secret);
+    } finally {
+      await db.close();
+    }
+    // once adopted, it opens as any other file, and keeps its secret without the old file
+    rmSync(join(dir, SECRET_FILE));
+    const again = await openDatabase({ dataDir: dir });
+    expect(await applied(again)).toEqual(MIGRATIONS.map((m) => m.name));
+    expect(await loadServerSecret(again)).toEqual(secret);
+    await again.close();
+  });
+
+  it('refuses a file newer than this build', async () => {
+    const d2 = mkdtempSync(join(tmpdir(), 'unroll-migrate-'));
+    const f = new Database(join(d2, DB_FILE));
+    f.pragma('user_version = 99');
+    f.close();
+    await expect(openDatabase({ dataDir: d2 })).rejects.toThrow(/newer than this build/);
+    rmSync(d2, { recursive: true, force: true });
+  });
+});

@@ -137,10 +137,11 @@ async function submit(/** @type {SubmitEvent} */ ev) {
 async function refreshRuns() {
   try {
     const { runs, total } = await api('GET', `/v1/runs?limit=${RUNS_SHOWN}`);
-    $('runs').replaceChildren(...runs.map((/** @type {any} */ r) => runItem(r, panel.id)));
+    for (const r of runs) if (r.id === panel.id) panel.update(r);
+    const live = panel.live();
+    $('runs').replaceChildren(...runs.map((/** @type {any} */ r) => runItem(r, panel.id, live)));
     $('runs-count').textContent = total ? `(${total})` : '';
     $('runs-empty').hidden = runs.length > 0;
-    for (const r of runs) if (r.id === panel.id) panel.update(r);
   } catch (err) {
     report(err);
   }

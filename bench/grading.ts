@@ -73,7 +73,7 @@ async function main(): Promise<void> {
         return { student, token: p.token as string, right, wrong };
       }),
     );
-    const stored = await app.services.db.kysely
+    const stored = await db.kysely
       .selectFrom('assignments')
       .select('secret')
       .where('id', '=', id)

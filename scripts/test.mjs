@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: builds the wasm kernels, then typecheck (tsc --noEmit, and the page's modules with
-// tsconfig.web.json), lint (Biome) and vitest. Every step runs even when one fails, and the last line sums
-// them: "N passed, M failed" (the build, each tsc and Biome count as one check each; vitest counts its
-// tests). Exits non-zero when anything failed.
+// tsconfig.web.json), lint (Biome), the layering (dependency-cruiser) and vitest. Every step runs even when
+// one fails, and the last line sums them: "N passed, M failed" (the build, each tsc, Biome and
+// dependency-cruiser count as one check each; vitest counts its tests). Exits non-zero when anything failed.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,8 @@ console.log('== typecheck the page: tsc -p tsconfig.web.json (public/js with the
 count(run('npx', ['tsc', '-p', 'tsconfig.web.json']));
 console.log('== lint: biome check .');
 count(run('npx', ['biome', 'check', '.']));
+console.log('== layers: dependency-cruiser (npm run depcruise): no cycles, each layer imports only those below');
+count(run('npm', ['run', 'depcruise', '--silent']));
 
 console.log(`== vitest ${process.argv.slice(2).join(' ')}`);
 const dir = mkdtempSync(join(tmpdir(), 'unroll-vitest-'));

@@ -30,8 +30,11 @@ const url = (protocols: readonly string[], example: string) =>
     .optional();
 
 export const ConfigSchema = z.object({
+  /** Where to listen (the container sets 0.0.0.0). */
   HOST: z.string().default('127.0.0.1'),
+  /** The port to listen on (0: any free one). */
   PORT: int(0).max(65535).default(3000),
+  /** Holds unroll.sqlite (WAL mode) when UNROLL_DATABASE_URL is unset. */
   UNROLL_DATA_DIR: z.string().default('./data'),
   /** PostgreSQL for every durable record (postgres://user@host:port/db), shared by every process on it; unset: SQLite in UNROLL_DATA_DIR. */
   UNROLL_DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user@host:5432/unroll'),
@@ -41,6 +44,7 @@ export const ConfigSchema = z.object({
   UNROLL_DATABASE_TIMEOUT_MS: int(100).default(5000),
   /** Redis for what several processes share (run fan-out, jobs, sequences, rate limits); requires UNROLL_DATABASE_URL. */
   UNROLL_REDIS_URL: url(['redis:', 'rediss:'], 'redis://host:6379'),
+  /** pino level; every log line carries the request id (x-request-id is honoured). */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Request bodies above this many bytes are a 413 before they are parsed. */
   UNROLL_MAX_BODY_BYTES: int(1024).default(8 * 1024 * 1024),
@@ -54,11 +58,18 @@ export const ConfigSchema = z.object({
   UNROLL_KERNELS: z.enum(['auto', 'blas', 'wasm', 'js']).default('auto'),
   /** Requests cheaper than this run on the event loop (a message to a worker costs more); others go to the pool. */
   UNROLL_INLINE_COST: int(0).default(2_000_000),
-  /** Worker threads for heavy requests (training runs have their own pool: UNROLL_RUNS_CONCURRENCY); defaults to the number of cores. */
+  /**
+   * Worker threads for heavy requests (training runs have their own pool: UNROLL_RUNS_CONCURRENCY).
+   * @default cores
+   */
   UNROLL_POOL_SIZE: int(1).default(Math.max(1, availableParallelism())),
   /** Heavy requests waiting for a worker beyond this are answered 503 with Retry-After. */
   UNROLL_POOL_MAX_QUEUE: int(0).default(64),
-  /** Bearer tokens for /v1 and /v2 (comma-separated); unset means open access. */
+  /**
+   * Bearer tokens (comma-separated) every route needs unless it is declared public (/health, /ready, /metrics,
+   * /problems, /docs, /openapi.json, the page, /v2/health/*; the grading routes check their own tokens);
+   * ?access_token= works where headers cannot be set. Unset: open access.
+   */
   UNROLL_API_TOKENS: list,
   /** Allowed CORS origins (comma-separated, or * for any); unset means no CORS headers. */
   UNROLL_CORS_ORIGINS: list,
@@ -72,6 +83,7 @@ export const ConfigSchema = z.object({
   UNROLL_INSTRUCTOR_TOKENS: list,
   /** Submissions one student token may make per UNROLL_SUBMISSION_RATE_WINDOW_MS; 429 above. */
   UNROLL_SUBMISSION_RATE_MAX: int(1).default(20),
+  /** The window of UNROLL_SUBMISSION_RATE_MAX, in milliseconds. */
   UNROLL_SUBMISSION_RATE_WINDOW_MS: int(1000).default(60_000),
   /** Largest B·T·H·(d+H) of an assignment (plus its Jacobians' recursion), so grading stays short on the event loop. */
   UNROLL_GRADING_MAX_COST: int(1).default(1_000_000),
@@ -81,7 +93,10 @@ export const ConfigSchema = z.object({
   UNROLL_WS_SEND_BUDGET: int(1024).default(1024 * 1024),
   /** Operations one /v1/stream socket may have in flight; one more is an `error` frame (429). */
   UNROLL_STREAM_MAX_OPS: int(1).default(8),
-  /** Training runs that train at once (threads of the run pool); the others wait as `queued`. */
+  /**
+   * Training runs that train at once (threads of the run pool); the others wait as `queued`.
+   * @default cores / 2 (at least 1)
+   */
   UNROLL_RUNS_CONCURRENCY: int(1).default(Math.max(1, Math.floor(availableParallelism() / 2))),
   /** Queued runs beyond this are refused with 503. */
   UNROLL_RUNS_MAX_QUEUED: int(0).default(100),

@@ -1,9 +1,5 @@
-// Coded errors the services throw; the one error handler (http/errors.ts) turns each into problem+json.
-
-export interface Issue {
-  path: (string | number)[];
-  message: string;
-}
+// Coded errors the services throw; errorToProblem (src/problems.ts) turns each into problem+json.
+import type { Issue } from './schemas/problem.js';
 
 /** The problem types unroll answers with: slug → [status, title]. GET /problems lists them. */
 export const PROBLEMS = {

@@ -2,13 +2,14 @@
 // against the portable kernels, else the portable kernels. Each worker thread picks its own.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { Config } from './config.js';
 import type { Kernels } from './core/kernels.js';
 import { type BlasGemm, createBlasKernels } from './core/kernels-blas.js';
 import { jsKernels } from './core/kernels-js.js';
 import { createWasmKernels } from './core/kernels-wasm.js';
 
-export const KERNEL_CHOICES = ['auto', 'blas', 'wasm', 'js'] as const;
-export type KernelChoice = (typeof KERNEL_CHOICES)[number];
+/** UNROLL_KERNELS: auto, blas, wasm or js (the enum is declared once, in config.ts). */
+export type KernelChoice = Config['UNROLL_KERNELS'];
 
 /** wasm/build/kernels.wasm, compiled from wasm/kernels.ts by `npm run build:wasm` (run by npm ci and npm run build). */
 export const WASM_FILE = new URL('../wasm/build/kernels.wasm', import.meta.url);

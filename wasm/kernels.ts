@@ -5,12 +5,12 @@
 // JS `Kernels` interface. The JS wrapper (src/wasmKernels.ts) turns (array, offset) pairs into
 // byte pointers; it never copies arrays that already live in this memory.
 //
-// Design (measured choices are documented in NOTES.md):
+// Design (the measured choices are recorded in docs/kernels.md):
 // - x64 V8 gives wasm code 16 xmm registers and wasm SIMD has no FMA (relaxed-simd is behind a
 //   flag in Node 20), so each multiply-add is a mul plus an add and needs a temporary register.
 //   The micro-tiles therefore hold 8 accumulators (4x4 doubles for NN/TN, 2x4 dot products for
 //   NT), which with the operands and the temporary uses 11-13 registers; a 12-accumulator tile
-//   would need 16-17 and spill (not measured, see NOTES.md).
+//   would need 16-17 and spill (not measured, see docs/kernels.md).
 // - NN and TN broadcast one A element (load64_splat = a single movddup) against B row vectors:
 //   the "outer product" form. NT reads both operands along k, which is contiguous in both, so it
 //   uses the "dot product" form and reduces the two lanes once per tile.
@@ -255,7 +255,7 @@ function outer(
 
 // Why pack at all: a column panel walked down k with a large stride touches one page per k; the
 // hardware prefetchers stop at page boundaries and L1 sets alias for strides that are multiples
-// of 4 KiB, so the outer-product tiles ran at 7 instead of 18 GFLOP/s for N = 512 (NOTES.md).
+// of 4 KiB, so the outer-product tiles ran at 7 instead of 18 GFLOP/s for N = 512 (docs/kernels.md, W5).
 
 /** Packs X(K, N) (row stride sx bytes) into 4-column panels at dst: panel p, row k at dst + p*K*32 + k*32. */
 function packAll(K: i32, N: i32, px: usize, sx: usize, dst: usize): void {
@@ -345,7 +345,7 @@ export function gemmTN(
   const b0 = pb, b1 = pb + sb, b2 = pb + 2 * sb, b3 = pb + 3 * sb;
   const K2 = K & ~1;
   // o is the common byte offset along k, one vector (two k) per iteration. Unrolling to two
-  // vectors per iteration needed 15 live registers and measured 15% slower (NOTES.md).
+  // vectors per iteration needed 15 live registers and measured 15% slower (docs/kernels.md, W5).
   let o: usize = 0;
   const end2 = <usize>K2 << 3;
   for (; o < end2; o += 16) {

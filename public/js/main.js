@@ -1,7 +1,7 @@
 // The dashboard's entry point: loads the tasks and stored models into the form, keeps the run list fresh,
 // starts and cancels runs, and hands the selected run (kept in the URL as #run=<id>) to the RunPanel.
 import { ApiError, api, getToken, setToken } from './api.js';
-import { fieldOf, runBody, taskDims } from './runform.js';
+import { fieldOf, runBody } from './runform.js';
 import { runItem } from './runlist.js';
 import { RunPanel } from './runpanel.js';
 
@@ -15,10 +15,6 @@ const form = /** @type {HTMLFormElement} */ ($('run-form'));
 
 /** @type {import('./runform.js').TaskInfo[]} */
 let tasks = [];
-/** What the page knows of the shape of runs it started (the API's run object may not say). */
-const known = new Map();
-/** The stored models offered in the form, by id. */
-const stored = new Map();
 const panel = new RunPanel({ onEnded: () => void refreshRuns(), onReconnecting: (id) => void stillThere(id) });
 
 /** While the socket reconnects: a run that is gone (deleted) is let go rather than retried forever. @param {string} id */
@@ -51,9 +47,7 @@ async function loadModels() {
   const { models } = await api('GET', '/v1/models?limit=100');
   const select = /** @type {HTMLSelectElement} */ (form.elements.namedItem('model'));
   for (const o of [...select.options]) if (o.value.startsWith('stored:')) o.remove();
-  stored.clear();
   for (const m of models) {
-    stored.set(m.id, m);
     const c = m.config;
     const label = `Stored: ${m.name ?? m.id.slice(0, 8)} (d=${c.inputSize}, H=${c.hiddenSize}, C=${c.outputSize}, ${c.activation ?? 'tanh'})`;
     select.add(new Option(label, `stored:${m.id}`));
@@ -112,14 +106,6 @@ async function submit(/** @type {SubmitEvent} */ ev) {
   button.disabled = true;
   try {
     const created = await api('POST', '/v1/runs', body);
-    const task = tasks.find((t) => t.name === fields.task);
-    const model = /** @type {any} */ (body.model)?.config ?? stored.get(String(body.modelId))?.config;
-    if (task)
-      known.set(created.id, {
-        ...taskDims(task, Number(fields.symbols) || 0),
-        H: model?.hiddenSize,
-        activation: model?.activation,
-      });
     location.hash = `run=${created.id}`;
     await refreshRuns();
   } catch (err) {
@@ -147,15 +133,6 @@ async function refreshRuns() {
   }
 }
 
-/**
- * A task's d and C when they do not depend on the run's options (copy-first's follow its K, which a run
- * started elsewhere does not tell). @param {string | null} name
- */
-function taskShape(name) {
-  const task = tasks.find((t) => t.name === name);
-  return task && (task.defaults.inputSize !== undefined || task.name !== 'copy-first') ? taskDims(task, 0) : null;
-}
-
 async function selectFromHash() {
   const id = new URLSearchParams(location.hash.slice(1)).get('run');
   $('run-empty').hidden = Boolean(id);
@@ -163,7 +140,7 @@ async function selectFromHash() {
   if (id === panel.id) return;
   try {
     const run = await api('GET', `/v1/runs/${encodeURIComponent(id)}`);
-    panel.show(run, known.get(id) ?? taskShape(run.task));
+    panel.show(run);
   } catch (err) {
     report(err);
     panel.hide();

@@ -94,24 +94,19 @@ export class RunData {
 }
 
 /**
- * The network's shape for the drawing: the run's own `config` and `length` (T) as GET /v1/runs/:id gives
- * them; for a server that does not, what the page knows (the task's d and C) and what the frames show
- * (T from dL/dh_t, H from the hidden snapshot).
- * @param {any} run GET /v1/runs/:id
- * @param {{d?: number, C?: number, H?: number, activation?: string, readout?: string} | null} known
- * @param {RunData} data
- * @returns {import('./network.js').NetShape | null}
+ * The network's shape for the drawing: the run's own `config` and `length` (T), which GET /v1/runs/:id
+ * always gives.
+ * @param {{config: {inputSize: number, hiddenSize: number, outputSize: number, activation: string, readout: string}, length: number}} run
+ * @returns {import('./network.js').NetShape}
  */
-export function shapeOf(run, known, data) {
-  const c = run?.config ?? null;
-  const T = run?.length ?? data.T;
-  if (!T) return null;
+export function shapeOf(run) {
+  const c = run.config;
   return {
-    T,
-    d: c?.inputSize ?? known?.d ?? null,
-    H: c?.hiddenSize ?? data.H ?? known?.H ?? null,
-    C: c?.outputSize ?? known?.C ?? null,
-    activation: c?.activation ?? known?.activation ?? 'tanh',
-    readout: c?.readout ?? known?.readout ?? 'last',
+    T: run.length,
+    d: c.inputSize,
+    H: c.hiddenSize,
+    C: c.outputSize,
+    activation: c.activation,
+    readout: c.readout,
   };
 }

@@ -37,7 +37,6 @@ export class RunPanel {
     this.schedule = frameScheduler(() => this.draw());
     this.data = new RunData();
     /** @type {any} */ this.run = null;
-    /** @type {any} */ this.known = null;
     /** @type {RunEvents | null} */ this.events = null;
     this.net = new NetView($('net'));
     /** The event socket as last reported: written to the dataset by draw(). */
@@ -49,11 +48,10 @@ export class RunPanel {
     return this.run?.id ?? null;
   }
 
-  /** Follows another run, from its first event. @param {any} run @param {any} known what the page knows of its shape */
-  show(run, known) {
+  /** Follows another run, from its first event. @param {any} run GET /v1/runs/:id */
+  show(run) {
     this.events?.stop();
     this.run = run;
-    this.known = known;
     this.data = new RunData();
     this.net.reset();
     this.root.hidden = false;
@@ -220,7 +218,7 @@ export class RunPanel {
   }
 
   shape() {
-    return shapeOf(this.run, this.known, this.data);
+    return this.run ? shapeOf(this.run) : null;
   }
 
   network() {

@@ -1,8 +1,8 @@
 // The Open Inference Protocol v2 over stored models: server and model metadata, readiness, and infer, which
 // checks a request against its model, runs it (statelessly or as a chunk of a sequence) and lays out outputs.
 import type { StoredModel } from '../db/models.repo.js';
-import type { Db } from '../db/open.js';
-import { AppError, type Issue, RequestValidationError } from '../errors.js';
+import { AppError, RequestValidationError } from '../errors.js';
+import type { Issue } from '../schemas/problem.js';
 import type {
   InferRequest,
   InferResponse,
@@ -12,8 +12,8 @@ import type {
   V2Datatype,
 } from '../schemas/v2.js';
 import type { ModelService } from './models.js';
+import type { Readiness } from './readiness.js';
 import type { SequenceFlags, SequenceService } from './sequences.js';
-import type { ComputePool } from './service.js';
 import type { ForwardOut } from './tasks.js';
 
 export const SERVER_NAME = 'unroll';
@@ -32,8 +32,7 @@ const ANY = -1;
 export interface InferenceDeps {
   models: ModelService;
   sequences: SequenceService;
-  db: Db;
-  pool: ComputePool | null;
+  readiness: Readiness;
   version: string;
 }
 
@@ -46,10 +45,7 @@ export class InferenceService {
 
   /** Ready when the database answers and the pool (if any: null computes inline) has threads; else 503. */
   async ready(): Promise<{ ready: true }> {
-    // a closed or broken database is "not ready", not a server fault
-    if (!(await this.deps.db.ping())) throw new AppError('overloaded', 'the database does not answer');
-    const pool = this.deps.pool;
-    if (pool && pool.threads < 1) throw new AppError('overloaded', 'the worker pool is not running');
+    await this.deps.readiness.check();
     return { ready: true };
   }
 

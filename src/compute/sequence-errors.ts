@@ -1,7 +1,16 @@
 // What the sequence store says when it refuses a chunk: each message names the sequence, the limit and what
 // the client can do about it. 400s are the client's to fix; 503s pass with time (Retry-After).
 import { AppError } from '../errors.js';
-import type { SequenceLimits } from './sequence-store.js';
+
+/** The store's bounds, which every refusal names (declared here so the store and its messages share them). */
+export interface SequenceLimits {
+  /** Live sequences at once (UNROLL_MAX_SEQUENCES). */
+  maxSequences: number;
+  /** A sequence idle longer than this is evicted (UNROLL_SEQUENCE_IDLE_SECONDS, in ms). */
+  idleMs: number;
+  /** Bytes of state all sequences may hold together (UNROLL_SEQUENCE_MAX_BYTES). */
+  maxBytes: number;
+}
 
 const seconds = (ms: number) => ms / 1000;
 const retryAfter = (limits: SequenceLimits) => ({ 'retry-after': String(Math.ceil(seconds(limits.idleMs))) });

@@ -2,16 +2,9 @@
 // a client can feed an RNN one chunk or one timestep at a time. Bounded in count and bytes, evicted when
 // idle, serialized per sequence. Held in this process only: a sequence must stick to one replica.
 import type { AppError } from '../errors.js';
-import { sequenceErrors as errors } from './sequence-errors.js';
+import { sequenceErrors as errors, type SequenceLimits } from './sequence-errors.js';
 
-export interface SequenceLimits {
-  /** Live sequences at once (UNROLL_MAX_SEQUENCES). */
-  maxSequences: number;
-  /** A sequence idle longer than this is evicted (UNROLL_SEQUENCE_IDLE_SECONDS, in ms). */
-  idleMs: number;
-  /** Bytes of state all sequences may hold together (UNROLL_SEQUENCE_MAX_BYTES). */
-  maxBytes: number;
-}
+export type { SequenceLimits } from './sequence-errors.js';
 
 /** The model a sequence runs on: a state is only meaningful for the weights that made it. */
 export interface SequenceModel {

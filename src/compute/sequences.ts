@@ -1,10 +1,9 @@
 // Forward passes on a stored model, stateless or as one chunk of a stateful sequence: the chunk starts from
 // the sequence's last h and leaves its hT behind. /v2 infer calls it, and so can the WebSocket stream.
 
-import type { Config } from '../config.js';
 import { CancelledError } from '../core/errors.js';
 import type { StoredModel } from '../db/models.repo.js';
-import { type SequenceFlags, SequenceStore } from './sequence-store.js';
+import type { SequenceFlags, SequenceStore } from './sequence-store.js';
 import type { ComputeService } from './service.js';
 import type { ComputeTask, ForwardOut, TensorData } from './tasks.js';
 
@@ -18,17 +17,6 @@ export class SequenceService {
     readonly store: SequenceStore,
     private readonly compute: ComputeService,
   ) {}
-
-  /** The service with the configured limits, its idle sweep running until close(). */
-  static fromConfig(config: Config, compute: ComputeService): SequenceService {
-    const store = new SequenceStore({
-      maxSequences: config.UNROLL_MAX_SEQUENCES,
-      idleMs: config.UNROLL_SEQUENCE_IDLE_SECONDS * 1000,
-      maxBytes: config.UNROLL_SEQUENCE_MAX_BYTES,
-    });
-    store.startSweeper();
-    return new SequenceService(store, compute);
-  }
 
   /**
    * One forward pass of x (B, T, d), already checked against the model's inputSize. Without `sequence` it

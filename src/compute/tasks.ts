@@ -8,10 +8,9 @@ import { type JacobianKey, jacobian, jacobianSize } from '../core/jacobian.js';
 import type { Kernels } from '../core/kernels.js';
 import { type ElmanConfig, PARAM_OF, type Params, WEIGHT_KEYS, type WeightKey, weightShapes } from '../core/model.js';
 
-export interface TensorData {
-  data: Float64Array;
-  shape: number[];
-}
+import type { TensorData } from '../schemas/tensor.js';
+
+export type { TensorData } from '../schemas/tensor.js';
 
 interface TaskBase {
   config: ElmanConfig;

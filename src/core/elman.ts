@@ -1,4 +1,4 @@
-// The Elman network, batch first: forward with cached h_t, and BPTT as the forward loop run in reverse.
+// The Elman network, batch first: the forward pass with cached h_t, and the steps bptt.ts runs in reverse.
 //
 //   a_t = U x_t + W h_{t-1} + bW        h_t = act(a_t)        (h_{-1} = h0, zeros by default)
 //   logits = V h_{T-1} + bV  (readout "last")   or   logits_t = V h_t + bV  (readout "all")

@@ -1,7 +1,6 @@
-// Domain errors of the numerical core; the HTTP layer maps each code to a status.
+// Domain errors of the numerical core; errorToProblem (src/problems.ts) gives each class its status.
 
 export class ShapeError extends Error {
-  readonly code = 'SHAPE';
   constructor(
     message: string,
     readonly path: (string | number)[] = [],
@@ -13,7 +12,6 @@ export class ShapeError extends Error {
 
 /** A value overflowed: names the tensor and the index (in the API's batch-first layout) that went first. */
 export class NonFiniteError extends Error {
-  readonly code = 'NON_FINITE';
   constructor(
     readonly tensor: string,
     readonly index: number[],
@@ -26,7 +24,6 @@ export class NonFiniteError extends Error {
 
 /** Cooperative cancellation: long loops poll a signal and throw this. */
 export class CancelledError extends Error {
-  readonly code = 'CANCELLED';
   constructor(message = 'cancelled') {
     super(message);
     this.name = 'CancelledError';

@@ -27,11 +27,6 @@ export interface GradcheckResult {
 
 export const GRADCHECK_DEFAULTS = { eps: 1e-6, atol: 1e-5, rtol: 1e-3 } as const;
 
-/** Loss evaluations gradcheck makes: two per parameter element. */
-export function gradcheckEvaluations(paramCount: number): number {
-  return 2 * paramCount;
-}
-
 export function gradcheck(
   model: ElmanModel,
   batch: Batch,

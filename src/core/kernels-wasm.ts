@@ -2,7 +2,7 @@
 // (AssemblyScript, f64x2), called on byte pointers into one linear memory. It takes the module's
 // bytes; reading them from disk is src/kernels.ts's job (the core imports nothing from node).
 //
-// Memory design (see NOTES.md for the alternatives that were weighed):
+// Memory design (docs/kernels.md records the alternatives that were weighed):
 // - The module imports a SHARED WebAssembly.Memory. Growing a shared memory never detaches the
 //   SharedArrayBuffers handed out before, so every Float64Array that alloc() returned stays valid
 //   when a later alloc() or a gemm on foreign arrays grows the memory. (With a non-shared memory
@@ -27,15 +27,8 @@ const BASE = 1024;
 const ALIGN = 64;
 /** The module declares its memory with at most 65536 pages (4 GiB, the wasm32 limit). */
 const MAX_PAGES = 65536;
-
-export interface WasmKernelsOptions {
-  /** Bytes committed up front (rounded up to 64 KiB pages). Later growth is safe, this only saves grow calls. */
-  initialBytes?: number;
-  /** Upper bound of the memory; alloc() throws a RangeError past it. At most 4 GiB. */
-  maximumBytes?: number;
-  /** When NN/TN copy operands into contiguous panels first: 'auto' (measured heuristic), or forced. */
-  pack?: 'auto' | 'always' | 'never';
-}
+/** Pages committed up front (16 MiB): growth later is safe, this only saves grow calls. */
+const INITIAL_PAGES = (16 * 2 ** 20) / PAGE;
 
 /** The last argument is the byte address of packing workspace, or 0 for none (gemmNT ignores it). */
 type WasmGemm = (
@@ -66,7 +59,6 @@ export class WasmKernels implements Kernels {
   readonly memory: WebAssembly.Memory;
   private readonly maxBytes: number;
   private readonly ex: Exports;
-  private readonly pack: 'auto' | 'always' | 'never';
   private readonly smallK: number;
   /** The current SharedArrayBuffer of the memory, and all earlier ones (still valid after a grow). */
   private buf: SharedArrayBuffer;
@@ -80,13 +72,9 @@ export class WasmKernels implements Kernels {
   /** One entry per outstanding alloc(): its start byte and its first buffer (for the LIFO check). */
   private readonly frames: { start: number; count: number; first: Float64Array | undefined }[] = [];
 
-  constructor(module: WebAssembly.Module, options: WasmKernelsOptions = {}) {
-    const initialPages = Math.max(1, Math.ceil((options.initialBytes ?? 16 * 2 ** 20) / PAGE));
-    const maxPages = Math.min(MAX_PAGES, Math.ceil((options.maximumBytes ?? MAX_PAGES * PAGE) / PAGE));
-    if (initialPages > maxPages) throw new RangeError('initialBytes exceeds maximumBytes');
-    this.maxBytes = maxPages * PAGE;
-    this.pack = options.pack ?? 'auto';
-    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: maxPages, shared: true });
+  constructor(module: WebAssembly.Module) {
+    this.maxBytes = MAX_PAGES * PAGE;
+    this.memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.ex = instance.exports as unknown as Exports;
     this.smallK = this.ex.SMALL_K.value;
@@ -192,16 +180,14 @@ export class WasmKernels implements Kernels {
 
   /**
    * Whether gemmNN should pack B: when several 4-row blocks reuse it (M > 4) and its rows are
-   * far apart. Measured thresholds, see NOTES.md ("packing").
+   * far apart. Measured thresholds: docs/kernels.md, W3.
    */
   private packNN(M: number, ldb: number): boolean {
-    if (this.pack !== 'auto') return this.pack === 'always';
     return M > 4 && ldb >= 256;
   }
 
   /** Whether gemmTN should pack A and B: same reasoning, skipped for tiny products (M*N < 1024). */
   private packTN(M: number, N: number, lda: number, ldb: number): boolean {
-    if (this.pack !== 'auto') return this.pack === 'always';
     return M > 4 && M * N >= 1024 && (lda >= 128 || ldb >= 128);
   }
 
@@ -275,10 +261,7 @@ export class WasmKernels implements Kernels {
 }
 
 /** The backend from the module's bytes (or an already compiled module). */
-export function createWasmKernels(
-  source: ArrayBufferView | ArrayBuffer | WebAssembly.Module,
-  options: WasmKernelsOptions = {},
-): WasmKernels {
+export function createWasmKernels(source: ArrayBufferView | ArrayBuffer | WebAssembly.Module): WasmKernels {
   const module = source instanceof WebAssembly.Module ? source : new WebAssembly.Module(source);
-  return new WasmKernels(module, options);
+  return new WasmKernels(module);
 }

@@ -1,6 +1,6 @@
 // Assignments and submissions: queries and row mappers. Reports are stored as graded (JSON).
 import type { Kysely, Selectable } from 'kysely';
-import type { AssignmentSpec } from '../grading/assignments.js';
+import type { AssignmentSpec } from '../schemas/grading.js';
 import type { GradeReport } from '../schemas/reports.js';
 import type { Db } from './open.js';
 import type { AssignmentsTable, Schema } from './schema.js';

@@ -1,8 +1,7 @@
 // Training runs and their event logs: queries and the row mapper.
 import type { Kysely } from 'kysely';
 import type { ElmanConfig, Params } from '../core/model.js';
-import type { Run, RunStatus } from '../schemas/runs.js';
-import type { RunSpec } from '../training/spec.js';
+import type { Run, RunSpec, RunStatus } from '../schemas/runs.js';
 import { packParams, unpackParams } from './models.repo.js';
 import type { Db } from './open.js';
 import type { Schema } from './schema.js';

@@ -2,21 +2,13 @@
 import { toElmanConfig } from '../compute/models.js';
 import { jacobianSize } from '../core/jacobian.js';
 import { forwardCost } from '../core/model.js';
-import type { CreateAssignmentBody, PRESET_NAMES } from '../schemas/grading.js';
+import type { AssignmentSpec, CreateAssignmentBody, PresetName, Question } from '../schemas/grading.js';
 import { DEFAULT_ATOL, DEFAULT_RTOL } from './check.js';
-import type { QuestionSpec } from './grade.js';
-import type { ProblemSpec } from './problems.js';
 
-export type PresetName = (typeof PRESET_NAMES)[number];
-
-export interface AssignmentSpec extends ProblemSpec {
-  title: string;
-  preset: PresetName | null;
-  questions: QuestionSpec[];
-}
+export type { AssignmentSpec, PresetName } from '../schemas/grading.js';
 
 const DEFAULT_POINTS = 1;
-const q = (id: string, quantity: QuestionSpec['quantity'], points: number): QuestionSpec => ({
+const q = (id: string, quantity: Question['quantity'], points: number): Question => ({
   id,
   quantity,
   points,

@@ -1,23 +1,10 @@
 // Grades one submission: each answer read, checked against the student's own reference values, and a
 // wrong one recomputed under each known mistake until one matches. Pure: no database, no HTTP.
-import {
-  compare,
-  fmtIndex,
-  fmtNum,
-  fmtShape,
-  indistinguishable,
-  parseAnswer,
-  sameLayout,
-  type Tolerance,
-} from './check.js';
+
+import type { Question } from '../schemas/grading.js';
+import { compare, fmtIndex, fmtNum, fmtShape, indistinguishable, parseAnswer, sameLayout } from './check.js';
 import { MISTAKES, type Mistake, type MistakeContext } from './mistakes.js';
 import { type Problem, type Quantity, quantityShape, Solution, type Value } from './quantities.js';
-
-export interface QuestionSpec extends Tolerance {
-  id: string;
-  quantity: Quantity;
-  points: number;
-}
 
 export type Status = 'correct' | 'incorrect' | 'missing' | 'malformed';
 
@@ -38,7 +25,7 @@ export interface Grade {
   questions: QuestionResult[];
 }
 
-export function grade(problem: Problem, questions: readonly QuestionSpec[], answers: Record<string, unknown>): Grade {
+export function grade(problem: Problem, questions: readonly Question[], answers: Record<string, unknown>): Grade {
   const ctx = context(problem);
   const results = questions.map((q) => gradeOne(ctx, q, answers[q.id]));
   return {
@@ -63,7 +50,7 @@ function context(problem: Problem): MistakeContext {
   };
 }
 
-function gradeOne(ctx: MistakeContext, q: QuestionSpec, raw: unknown): QuestionResult {
+function gradeOne(ctx: MistakeContext, q: Question, raw: unknown): QuestionResult {
   const { config } = ctx.problem.model;
   const shape = quantityShape(config, ctx.problem.B, ctx.problem.T, q.quantity);
   const expected =
@@ -131,7 +118,7 @@ function gradeOne(ctx: MistakeContext, q: QuestionSpec, raw: unknown): QuestionR
  * (one-step BPTT when T = 1, say) cannot explain a wrong answer and is passed over; a variant that
  * cannot be computed (a relu network that overflows) is too.
  */
-export function nameMistake(ctx: MistakeContext, q: QuestionSpec, answer: Value, truth: Value): Mistake | undefined {
+export function nameMistake(ctx: MistakeContext, q: Question, answer: Value, truth: Value): Mistake | undefined {
   for (const m of MISTAKES) {
     if (!m.applies(q.quantity, ctx.problem)) continue;
     let candidates: Value[];

@@ -2,17 +2,10 @@
 // gets the same numbers and token, different students different ones, and nothing needs to be stored.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { initParams, Rng } from '../core/init.js';
-import type { ElmanConfig } from '../core/model.js';
+import type { ProblemSpec } from '../schemas/grading.js';
 import type { Problem } from './quantities.js';
 
-/** What a problem depends on besides the secret and the student. */
-export interface ProblemSpec {
-  config: ElmanConfig;
-  batch: number; // B
-  steps: number; // T
-  /** Draw no biases (b_W = b_V = 0), as the sheet's equations h_t = tanh(U x_t + W h_{t−1}) have none. */
-  zeroBias: boolean;
-}
+export type { ProblemSpec } from '../schemas/grading.js';
 
 /** Bytes of the HMAC read into each seed: 48 bits, a safe integer for Rng. */
 const SEED_BYTES = 6;

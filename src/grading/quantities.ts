@@ -1,24 +1,12 @@
 // What a question can ask for, the shape of each answer, and a problem's reference values, computed once each.
 import { type BpttResult, bptt } from '../core/bptt.js';
 import { type ForwardResult, forward } from '../core/elman.js';
-import { JACOBIAN_KEYS, type JacobianKey, jacobian } from '../core/jacobian.js';
+import { type JacobianKey, jacobian } from '../core/jacobian.js';
 import { crossEntropy } from '../core/loss.js';
-import { type ElmanConfig, type ElmanModel, PARAM_OF, WEIGHT_KEYS, type WeightKey } from '../core/model.js';
+import { type ElmanConfig, type ElmanModel, PARAM_OF, type WeightKey } from '../core/model.js';
+import type { Quantity } from '../schemas/names.js';
 
-export const QUANTITIES = [
-  'y',
-  'y.shape',
-  'logits',
-  'h',
-  'hT',
-  'loss',
-  ...WEIGHT_KEYS.map((k) => `grads.${k}` as const),
-  'dh',
-  'dx',
-  'dh0',
-  ...JACOBIAN_KEYS.map((k) => `jacobian.${k}` as const),
-] as const;
-export type Quantity = (typeof QUANTITIES)[number];
+export { QUANTITIES, type Quantity } from '../schemas/names.js';
 
 /** One student's numbers: the model, x (B, T, d), and class targets ((B) for readout "last", (B, T) for "all"). */
 export interface Problem {
@@ -34,9 +22,6 @@ export interface Value {
   readonly data: Float64Array;
   readonly shape: readonly number[];
 }
-
-export const isGradient = (q: Quantity): boolean =>
-  q.startsWith('grads.') || q.startsWith('jacobian.') || q === 'dh' || q === 'dx' || q === 'dh0';
 
 /** Predictions the loss averages over: B for readout "last", B·T for "all". */
 export const predictions = (p: Problem): number => (p.model.config.readout === 'all' ? p.B * p.T : p.B);

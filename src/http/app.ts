@@ -1,5 +1,5 @@
-// buildApp(config, deps): the Fastify app with every plugin registered explicitly. It never listens,
-// so tests build one on :memory: and inject requests.
+// buildApp(config, deps): the Fastify app over the services createServices builds (src/services.ts), with
+// every plugin and route registered explicitly. It never listens, so tests build one on :memory: and inject.
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
@@ -7,22 +7,12 @@ import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { ModelService } from '../compute/models.js';
-import { SequenceService } from '../compute/sequences.js';
-import { type ComputePool, ComputeService } from '../compute/service.js';
 import type { Config } from '../config.js';
-import type { Kernels } from '../core/kernels.js';
-import { jsKernels } from '../core/kernels-js.js';
-import { GradingRepo } from '../db/grading.repo.js';
-import { ModelsRepo } from '../db/models.repo.js';
-import type { Db } from '../db/open.js';
-import { loadServerSecret } from '../grading/secret.js';
-import { GradingService } from '../grading/service.js';
-import { createRunManager } from '../training/index.js';
+import { registerRequestMetrics } from '../metrics.js';
+import { createServices, type ServiceDeps, type Services } from '../services.js';
 import { registerApiTokens } from './auth.js';
-import { registerDocs } from './docs.js';
+import { OPENAPI_INFO, registerDocs } from './docs.js';
 import { registerBodyLimitDrain, registerErrorHandling, validatorCompiler } from './errors.js';
-import { createMetrics, registerRequestMetrics } from './metrics.js';
 import { computeRoutes } from './routes/compute.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { gradingRoutes } from './routes/grading.js';
@@ -32,13 +22,9 @@ import { runRoutes } from './routes/runs.js';
 import { streamRoutes } from './routes/stream.js';
 import { traceRoutes } from './routes/trace.js';
 import { v2Routes } from './routes/v2.js';
-import type { Services } from './services.js';
 
-export interface AppDeps {
-  db: Db;
-  /** The worker pool; null runs everything inline (tests that do not exercise the pool). */
-  pool: ComputePool | null;
-  kernels?: Kernels;
+/** What the services need (the database, the compute pool, the kernels), and the logger's options. */
+export interface AppDeps extends Omit<ServiceDeps, 'log' | 'version'> {
   /** pino options, or false for none (tests). */
   logger?: boolean | Record<string, unknown>;
 }
@@ -65,49 +51,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   registerErrorHandling(app, config.UNROLL_MAX_BODY_BYTES);
   registerBodyLimitDrain(app, config.UNROLL_MAX_BODY_BYTES);
 
-  const kernels = deps.kernels ?? jsKernels;
-  const metrics = createMetrics(() => ({ queued: deps.pool?.queueSize ?? 0, running: deps.pool?.running ?? 0 }));
-  const compute = new ComputeService(
-    {
-      maxCost: config.UNROLL_MAX_COMPUTE_COST,
-      maxOutputElements: config.UNROLL_MAX_OUTPUT_ELEMENTS,
-      inlineCost: config.UNROLL_INLINE_COST,
-    },
-    deps.pool,
-    kernels,
-    metrics.observeCompute,
-  );
-  const models = new ModelService(new ModelsRepo(deps.db), config.UNROLL_MAX_PARAMS);
-  const runs = await createRunManager(config, deps.db, models, app.log, metrics.registry);
-  const services: Services = {
-    config,
-    db: deps.db,
-    pool: deps.pool,
-    metrics,
-    compute,
-    models,
-    runs,
-    kernelsName: kernels.name,
-    sequences: SequenceService.fromConfig(config, compute),
-    grading: new GradingService(
-      new GradingRepo(deps.db),
-      await loadServerSecret(deps.db),
-      {
-        maxCost: config.UNROLL_GRADING_MAX_COST,
-        maxParams: config.UNROLL_MAX_PARAMS,
-        instructorTokens: config.UNROLL_INSTRUCTOR_TOKENS,
-      },
-      metrics.registry,
-    ),
-  };
+  const services = await createServices(config, { ...deps, log: app.log, version: OPENAPI_INFO.version });
   app.decorate('services', services);
-  app.addHook('onClose', async () => services.sequences.close());
   // runs stop (recorded failed) in preClose: every onClose hook, the database's owner's among them, comes after
   app.addHook('preClose', async () => {
     await services.runs.close();
   });
+  app.addHook('onClose', async () => services.sequences.close());
 
-  registerRequestMetrics(app, metrics);
+  registerRequestMetrics(app, services.metrics);
   await app.register(helmet, { global: true });
   if (config.UNROLL_CORS_ORIGINS.length) {
     await app.register(cors, {

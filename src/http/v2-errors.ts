@@ -2,7 +2,7 @@
 // 503 (401/403 when API tokens are on). The same errors as /v1, read by errorToProblem, in another dress.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RequestValidationError } from '../errors.js';
-import { errorToProblem } from './errors.js';
+import { errorToProblem } from '../problems.js';
 
 /** Issues spelled out in one error string; a client sees the rest once it fixes these. */
 const MAX_ISSUES_IN_MESSAGE = 5;

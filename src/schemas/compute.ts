@@ -2,12 +2,8 @@
 import { z } from 'zod';
 import { JACOBIAN_KEYS } from '../core/jacobian.js';
 import { InlineModel, type ModelConfig, setMessage } from './model.js';
+import type { Issue } from './problem.js';
 import { fmtShape, indexTensor, type TensorData as Tensor, tensor, tensorOfRanks } from './tensor.js';
-
-export interface Issue {
-  path: (string | number)[];
-  message: string;
-}
 
 /** What to ask about an x of the wrong rank; `d` when the config is known. */
 export function xHint(received: readonly number[], d?: number): string | undefined {

@@ -1,7 +1,7 @@
 // Autograding on the wire: assignments, per-student problems, submissions and the instructor's export.
 import { z } from 'zod';
-import { QUANTITIES } from '../grading/quantities.js';
 import { ModelConfig, WeightsOutput } from './model.js';
+import { QUANTITIES } from './names.js';
 import { GradeReport } from './reports.js';
 import { indexTensor, tensor } from './tensor.js';
 
@@ -83,6 +83,12 @@ export const Assignment = z
   })
   .meta({ id: 'Assignment' });
 export type Assignment = z.infer<typeof Assignment>;
+/** An assignment's fixed part, as stored: what its problems and its grading depend on. */
+export const AssignmentSpec = Assignment.omit({ id: true, maxScore: true, createdAt: true });
+export type AssignmentSpec = z.infer<typeof AssignmentSpec>;
+/** What a student's problem depends on besides the secret and the student. */
+export type ProblemSpec = Pick<AssignmentSpec, 'config' | 'batch' | 'steps' | 'zeroBias'>;
+export type PresetName = (typeof PRESET_NAMES)[number];
 export const AssignmentList = z.strictObject({ assignments: z.array(Assignment) }).meta({ id: 'AssignmentList' });
 export const Preset = Assignment.omit({ id: true, createdAt: true }).meta({ id: 'AssignmentPreset' });
 export const PresetList = z.strictObject({ presets: z.record(z.string(), Preset) }).meta({ id: 'AssignmentPresets' });
@@ -160,3 +166,9 @@ export const SubmissionList = z
     ),
   })
   .meta({ id: 'SubmissionList' });
+
+/** GET …/submissions: the reports as JSON, or with ?format=csv a gradebook. */
+export const SubmissionExport = z.union([
+  SubmissionList,
+  z.string().meta({ description: 'with ?format=csv: text/csv, one row per submission' }),
+]);

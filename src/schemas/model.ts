@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { WEIGHT_KEYS, type WeightKey, weightShapes } from '../core/model.js';
 import { toNested } from '../core/tensor.js';
+import type { Issue } from './problem.js';
 import { type DecodedWeights, decodeStateDict } from './state-dict.js';
 import { fmtShape, nestedJsonSchema, type TensorData, tensor } from './tensor.js';
 
@@ -157,11 +158,11 @@ const DIMS: Record<WeightKey, readonly ('H' | 'd' | 'C')[]> = {
 export function weightIssues(
   config: Pick<ModelConfig, 'inputSize' | 'hiddenSize' | 'outputSize'>,
   weights: Weights,
-): { path: (string | number)[]; message: string }[] {
+): Issue[] {
   const shapes = weightShapes(config);
   const source = sourceKeysOf(weights);
   const sizes = { H: config.hiddenSize, d: config.inputSize, C: config.outputSize };
-  const issues: { path: (string | number)[]; message: string }[] = [];
+  const issues: Issue[] = [];
   for (const key of WEIGHT_KEYS) {
     const got = weights[key].shape;
     const want = shapes[key];

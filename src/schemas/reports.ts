@@ -1,6 +1,6 @@
 // A graded submission in unroll's own form, as Gradescope's results.json, and as PrairieLearn's results.
 import { z } from 'zod';
-import { QUANTITIES } from '../grading/quantities.js';
+import { QUANTITIES } from './names.js';
 
 export const QuestionReport = z
   .strictObject({

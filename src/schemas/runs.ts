@@ -1,7 +1,7 @@
 // Training runs: the POST /v1/runs body, a run as GET returns it, and the event frames its WebSocket sends.
 import { z } from 'zod';
-import { TASK_NAMES } from '../training/tasks.js';
 import { InlineModel, ModelConfig } from './model.js';
+import { TASK_NAMES } from './names.js';
 import { indexTensor, tensor } from './tensor.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -51,6 +51,33 @@ export const TaskBody = z
     symbols: z.int().min(2).max(1024).optional().meta({ description: 'K, the alphabet of copy-first (default 4)' }),
   })
   .meta({ id: 'Task' });
+
+/** A task's sizes: T, and K for copy-first (the other tasks ignore it). */
+export const TaskParams = z.strictObject({
+  length: z.int().meta({ description: 'T, the sequence length' }),
+  symbols: z.int().meta({ description: 'K, the alphabet of copy-first (one-hot inputs, K classes)' }),
+});
+export type TaskParams = z.infer<typeof TaskParams>;
+
+/**
+ * A run's request resolved, every default filled in: what is stored with the run and what its worker
+ * trains (with the initial weights and the data). Internal, not on the wire; db and training share it.
+ */
+export const RunSpec = z.strictObject({
+  config: ModelConfig,
+  source: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('task'), name: z.enum(TASK_NAMES), params: TaskParams }),
+    z.strictObject({ kind: z.literal('data'), N: z.int(), T: z.int() }),
+  ]),
+  optimizer: OptimizerBody,
+  steps: z.int(),
+  batchSize: z.int(),
+  clipNorm: z.number().optional(),
+  truncate: z.int().optional(),
+  seed: z.int(),
+  hiddenEvery: z.int(),
+});
+export type RunSpec = z.infer<typeof RunSpec>;
 
 export const RunData = z
   .strictObject({
@@ -131,6 +158,7 @@ export type Run = z.infer<typeof Run>;
 export const RunList = z.strictObject({ runs: z.array(Run), total: z.int() }).meta({ id: 'RunList' });
 export const RunCreated = z.strictObject({ id: z.string(), status: z.literal('queued') }).meta({ id: 'RunCreated' });
 export const RunParams = z.strictObject({ id: z.string().min(1).max(128) });
+export type RunParams = z.infer<typeof RunParams>;
 export const RunListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   offset: z.coerce.number().int().min(0).default(0),
@@ -145,6 +173,7 @@ export const EventsQuery = z.object({
     .optional()
     .meta({ description: 'replay events of steps after this one (the last step a client saw); all when absent' }),
 });
+export type EventsQuery = z.infer<typeof EventsQuery>;
 
 const skipped = z
   .int()

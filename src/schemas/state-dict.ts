@@ -5,15 +5,11 @@
 // nn.RNN(bias=False) and nn.Linear(bias=False) have no bias keys: their biases are zeros. Read back,
 // W.bias goes to bias_ih_l0 and bias_hh_l0 is zeros, so the sum (what the cell adds) is W.bias exactly.
 import { type Params, WEIGHT_KEYS, type WeightKey } from '../core/model.js';
+import type { Issue } from './problem.js';
 import { packTensor, Tensor, type TensorData } from './tensor.js';
 
 export const LAYOUTS = ['myRNN', 'torch.nn.RNN'] as const;
 export type Layout = (typeof LAYOUTS)[number];
-
-export interface StateDictIssue {
-  path: (string | number)[];
-  message: string;
-}
 
 /** Decoded weights: the myRNN keys, and for each the key it was sent as (for messages). */
 export interface DecodedWeights {
@@ -58,12 +54,7 @@ function distance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
-function pack(
-  obj: Record<string, unknown>,
-  key: string,
-  as: WeightKey,
-  issues: StateDictIssue[],
-): TensorData | undefined {
+function pack(obj: Record<string, unknown>, key: string, as: WeightKey, issues: Issue[]): TensorData | undefined {
   const r = packTensor(obj[key], { ranks: [RANK[as]], name: key, axes: AXES[as] });
   if (r.ok) return r.tensor;
   issues.push({ path: [key, ...r.path], message: r.message });
@@ -72,7 +63,7 @@ function pack(
 
 const zeros = (n: number) => new Tensor(new Float64Array(n), [n]);
 
-function decodeMyRnn(obj: Record<string, unknown>, issues: StateDictIssue[]): DecodedWeights | undefined {
+function decodeMyRnn(obj: Record<string, unknown>, issues: Issue[]): DecodedWeights | undefined {
   const keys = Object.keys(obj);
   const unknown = keys.filter((k) => !(WEIGHT_KEYS as readonly string[]).includes(k));
   const missing = WEIGHT_KEYS.filter((k) => !(k in obj));
@@ -108,7 +99,7 @@ function decodeMyRnn(obj: Record<string, unknown>, issues: StateDictIssue[]): De
   return { weights, sourceKeys: Object.fromEntries(WEIGHT_KEYS.map((k) => [k, k])) as Record<WeightKey, string> };
 }
 
-function decodeTorch(obj: Record<string, unknown>, issues: StateDictIssue[]): DecodedWeights | undefined {
+function decodeTorch(obj: Record<string, unknown>, issues: Issue[]): DecodedWeights | undefined {
   const keys = Object.keys(obj);
   const cell = keys.filter((k) => CELL_KEY.test(k));
   // what makes a state_dict unsupported comes first: it is the one thing to fix
@@ -209,8 +200,8 @@ function decodeTorch(obj: Record<string, unknown>, issues: StateDictIssue[]): De
 /** A state_dict in either layout as myRNN's weights, or the issues (paths relative to the state_dict). */
 export function decodeStateDict(
   value: unknown,
-): { ok: true; decoded: DecodedWeights } | { ok: false; issues: StateDictIssue[] } {
-  const issues: StateDictIssue[] = [];
+): { ok: true; decoded: DecodedWeights } | { ok: false; issues: Issue[] } {
+  const issues: Issue[] = [];
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const got =
       value === undefined ? 'missing' : Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`;

@@ -11,9 +11,9 @@ import { crossEntropy } from '../core/loss.js';
 import type { Params } from '../core/model.js';
 import { clipGradNorm, createOptimizer, gradNorms } from '../core/optim.js';
 import { toNested } from '../core/tensor.js';
-import type { HiddenFrame, StepFrame } from '../schemas/runs.js';
-import type { RunSpec } from './spec.js';
-import { TASKS, type TaskName, type TaskParams } from './tasks.js';
+import type { TaskName } from '../schemas/names.js';
+import type { HiddenFrame, RunSpec, StepFrame, TaskParams } from '../schemas/runs.js';
+import { TASKS } from './tasks.js';
 
 /** Held-out sequences a task run is evaluated on when it ends. */
 export const EVAL_SIZE = 1000;

@@ -8,10 +8,9 @@ import type { ElmanConfig, Params } from '../core/model.js';
 import type { RunsRepo, StoredEvent } from '../db/runs.repo.js';
 import { AppError } from '../errors.js';
 import { type CreateRunBody, FINAL_STATUSES, type Run, type RunStatus } from '../schemas/runs.js';
-import type { RunHandle, RunPool } from '../workers/run-pool.js';
 import type { RunHub } from './hub.js';
 import { type Outcome, RunLog } from './log.js';
-import { CONTROL, type WorkerMessage } from './protocol.js';
+import { CONTROL, type RunHandle, type RunPool, type WorkerMessage } from './protocol.js';
 import { type RunLimits, resolveRun } from './spec.js';
 
 /** How long after its worker returned a run may wait for the worker's last message. */

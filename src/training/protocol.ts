@@ -1,9 +1,10 @@
-// What a run worker and the main thread say to each other: the task, the messages on its port, and the
-// shared control words (cancel flag, acknowledged batches) that let the worker pause without a message.
+// What a run worker and the main thread say to each other: the task, the messages on its port, the shared
+// control words (cancel flag, acknowledged batches) that let the worker pause without a message, and the
+// pool that runs them.
 import type { MessagePort } from 'node:worker_threads';
 import type { Params } from '../core/model.js';
+import type { RunSpec } from '../schemas/runs.js';
 import type { Evaluation, EventOut } from './loop.js';
-import type { RunSpec } from './spec.js';
 
 /** Indices into the shared Int32Array. */
 export const CONTROL = { CANCEL: 0, ACKED: 1 } as const;
@@ -35,3 +36,22 @@ export type WorkerMessage =
       evaluation: Evaluation | null;
     }
   | { type: 'failed'; step: number; reason: string };
+
+/** One started run, as its pool hands it back. */
+export interface RunHandle {
+  /** The main thread's end of the run's port. */
+  port: MessagePort;
+  /** Shared control words (see CONTROL). */
+  control: Int32Array;
+  /** Settles when the worker returns (or dies). */
+  finished: Promise<void>;
+  /** Stops the thread outright: the last resort when a run ignores its cancel flag. */
+  terminate(): void;
+}
+
+/** The pool a RunManager starts runs in: declared here, implemented by workers/run-pool.ts (piscina). */
+export interface RunPool {
+  readonly threads: number;
+  start(task: Omit<TrainTask, 'port' | 'control'>): RunHandle;
+  close(): Promise<void>;
+}

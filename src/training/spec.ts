@@ -6,24 +6,14 @@ import { cloneParams, type ElmanConfig, forwardCost, type Params } from '../core
 import type { OptimizerSpec } from '../core/optim.js';
 import { AppError, RequestValidationError } from '../errors.js';
 import { batchIssues } from '../schemas/compute.js';
-import type { CreateRunBody } from '../schemas/runs.js';
+import type { CreateRunBody, RunSpec, TaskParams } from '../schemas/runs.js';
 import type { DataSource, TrainSpec } from './loop.js';
-import { TASKS, type TaskName, type TaskParams } from './tasks.js';
+import { TASKS } from './tasks.js';
+
+export type { RunSpec } from '../schemas/runs.js';
 
 /** Without a task, a run trains with these unless the body says otherwise. */
 export const DATA_DEFAULTS = { optimizer: { name: 'adam', lr: 1e-3 } as OptimizerSpec, steps: 1000, batchSize: 32 };
-
-export interface RunSpec {
-  config: ElmanConfig;
-  source: { kind: 'task'; name: TaskName; params: TaskParams } | { kind: 'data'; N: number; T: number };
-  optimizer: OptimizerSpec;
-  steps: number;
-  batchSize: number;
-  clipNorm?: number;
-  truncate?: number;
-  seed: number;
-  hiddenEvery: number;
-}
 
 export interface RunLimits {
   maxSteps: number;
@@ -100,7 +90,7 @@ export function resolveRun(body: CreateRunBody, lookup: StoredModelLookup, limit
   const spec: RunSpec = {
     config: model.config,
     source,
-    optimizer: (body.optimizer as OptimizerSpec | undefined) ?? defaults.optimizer,
+    optimizer: body.optimizer ?? defaults.optimizer,
     steps: body.steps ?? defaults.steps,
     batchSize: body.batchSize ?? defaults.batchSize,
     clipNorm: body.clipNorm ?? defaults.clipNorm,

@@ -2,16 +2,12 @@
 // documented accuracy. Every batch is drawn fresh from the run's Rng, so batch accuracy is not memorization.
 import type { Rng } from '../core/init.js';
 import type { OptimizerSpec } from '../core/optim.js';
+import type { TaskName } from '../schemas/names.js';
+import type { TaskParams } from '../schemas/runs.js';
 
-export const TASK_NAMES = ['parity', 'majority', 'copy-first', 'sign-of-sum'] as const;
-export type TaskName = (typeof TASK_NAMES)[number];
-
-export interface TaskParams {
-  /** T, the sequence length. */
-  length: number;
-  /** K, the alphabet of copy-first (one-hot inputs, K classes); ignored by the other tasks. */
-  symbols: number;
-}
+// declared in schemas, below training, so that the run schemas and the runs table may name them
+export { TASK_NAMES, type TaskName } from '../schemas/names.js';
+export type { TaskParams } from '../schemas/runs.js';
 
 /** What a run uses when the body leaves it out, and the accuracy those defaults reach (held out, EVAL_SIZE sequences). */
 export interface TaskDefaults {

@@ -1,30 +1,13 @@
-// The run pool (piscina): one thread per concurrently training run, separate from the compute pool so a
+// The run pool (piscina), the RunPool that training declares: one thread per concurrently training run, separate from the compute pool so a
 // long run never delays a request. Threads start on demand and leave when idle.
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { KernelChoice } from '../kernels.js';
-import { CONTROL_WORDS, type TrainTask } from '../training/protocol.js';
+import { CONTROL_WORDS, type RunPool, type TrainTask } from '../training/protocol.js';
 import { workerEntry } from './pool.js';
 
 /** An idle run thread exits after this long; the next run starts a new one. */
 const IDLE_MS = 30_000;
-
-export interface RunHandle {
-  /** The main thread's end of the run's port. */
-  port: MessagePort;
-  /** Shared control words (see CONTROL). */
-  control: Int32Array;
-  /** Settles when the worker returns (or dies). */
-  finished: Promise<void>;
-  /** Stops the thread outright: the last resort when a run ignores its cancel flag. */
-  terminate(): void;
-}
-
-export interface RunPool {
-  readonly threads: number;
-  start(task: Omit<TrainTask, 'port' | 'control'>): RunHandle;
-  close(): Promise<void>;
-}
 
 export function createRunPool(threads: number, kernels: KernelChoice = 'auto'): RunPool {
   const piscina = new Piscina({

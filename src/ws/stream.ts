@@ -9,7 +9,7 @@ import type { SequenceService } from '../compute/sequences.js';
 import type { ComputeService } from '../compute/service.js';
 import { CancelledError } from '../core/errors.js';
 import { AppError } from '../errors.js';
-import { errorToProblem, toIssues } from '../http/errors.js';
+import { errorToProblem, toIssues } from '../problems.js';
 import { StreamRequest } from '../schemas/stream.js';
 import { FrameSender } from './sender.js';
 import { type OpContext, STREAM_OPS } from './stream-ops.js';

@@ -3,7 +3,7 @@
 // set, an app without a data directory gets a fresh PostgreSQL database instead, dropped when it closes.
 import type { FastifyInstance } from 'fastify';
 import { type Config, loadConfig } from '../../src/config.js';
-import { openDatabase } from '../../src/db/open.js';
+import { type Db, openDatabase } from '../../src/db/open.js';
 import { buildApp } from '../../src/http/app.js';
 import { createComputePool } from '../../src/workers/pool.js';
 import { type FreshDatabase, freshDatabase } from './pg.js';
@@ -16,6 +16,14 @@ export interface TestAppOptions {
   databaseUrl?: string;
   /** Start a real worker pool (piscina) of this many threads. */
   poolThreads?: number;
+}
+
+/** The database a test app was built on, for tests that read it directly or break it (the routes never see it). */
+const databases = new WeakMap<FastifyInstance, Db>();
+export function databaseOf(app: FastifyInstance): Db {
+  const db = databases.get(app);
+  if (!db) throw new Error('not an app testApp built');
+  return db;
 }
 
 /** Set to run the HTTP suite on PostgreSQL: the server on which each app gets a database of its own. */
@@ -35,6 +43,7 @@ export async function testApp(opts: TestAppOptions = {}): Promise<FastifyInstanc
     ? createComputePool({ threads: opts.poolThreads, maxQueue: config.UNROLL_POOL_MAX_QUEUE })
     : null;
   const app = await buildApp(config, { db, pool, logger: false });
+  databases.set(app, db);
   app.addHook('onClose', async () => {
     await pool?.close();
     await db.close();

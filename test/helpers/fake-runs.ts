@@ -1,8 +1,14 @@
 // A stand-in for the runs API of API.md ("Training runs") for the dashboard's browser tests that need what
 // a real run cannot give quickly: 100k recorded steps, or frames on demand. Synthetic but well-formed frames:
-// a loss that decays, dL/dh_t that vanishes toward t = 0, a tanh hidden state. Not a trainer.
+// a loss that decays, dL/dh_t that vanishes toward t = 0, a tanh hidden state. Not a trainer. Every frame
+// and every answer is parsed with the real zod schema of src/schemas/runs.ts first, so the fake cannot
+// drift from the API the browser tests stand in for.
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
+import { WEIGHT_KEYS } from '../../src/core/model.js';
+import { ModelList } from '../../src/schemas/models.js';
+import { TASK_NAMES } from '../../src/schemas/names.js';
+import { Run, RunCreated, RunEventFrame, RunList, TaskList } from '../../src/schemas/runs.js';
 
 export interface FakeRunOptions {
   T?: number;
@@ -26,30 +32,32 @@ interface FakeRun {
   listeners: Set<(text: string | null) => void>;
 }
 
-const WEIGHTS = ['U.weight', 'W.weight', 'W.bias', 'V.weight', 'V.bias'];
 const GRAD_SCALE = [0.5, 1.2, 0.3, 0.8, 0.2];
 /** The loss of a two-class task at chance, in nats. */
 const CHANCE = Math.LN2;
 /** Per-timestep decay of dL/dh_t going back in time. */
 const VANISH = 0.8;
 
+/** A frame as the socket sends it, once the real frame schema accepts it. */
+const frameText = (f: RunEventFrame): string => JSON.stringify(RunEventFrame.parse(f));
+
 function frames(run: FakeRun, s: number): { step: number; text: string }[] {
   const progress = s / Math.max(1, run.steps);
   const wiggle = Math.sin(s * 0.37) * 0.02;
-  const step = {
+  const step: RunEventFrame = {
     event: 'step',
     step: s,
     loss: CHANCE * Math.exp(-4 * progress) + 0.02 + wiggle,
     accuracy: Math.min(1, 0.5 + 0.5 * (1 - Math.exp(-5 * progress)) + wiggle),
-    gradNorm: Object.fromEntries(WEIGHTS.map((k, i) => [k, GRAD_SCALE[i] * (1 + Math.sin(s * 0.05 + i) ** 2)])),
+    gradNorm: Object.fromEntries(WEIGHT_KEYS.map((k, i) => [k, GRAD_SCALE[i] * (1 + Math.sin(s * 0.05 + i) ** 2)])),
     dhNorm: Array.from({ length: run.T }, (_, t) => 0.3 * VANISH ** (run.T - 1 - t) * (1 + progress)),
   };
-  const out = [{ step: s, text: JSON.stringify(step) }];
+  const out = [{ step: s, text: frameText(step) }];
   if (s % run.hiddenEvery === 0) {
     const h = Array.from({ length: run.T }, (_, t) =>
       Array.from({ length: run.H }, (_, j) => Math.tanh(Math.sin(0.7 * j + 0.4 * t + 3 * progress) * 2)),
     );
-    out.push({ step: s, text: JSON.stringify({ event: 'hidden', step: s, h }) });
+    out.push({ step: s, text: frameText({ event: 'hidden', step: s, h }) });
   }
   return out;
 }
@@ -74,7 +82,7 @@ export class FakeRuns {
       log: [],
       listeners: new Set(),
     };
-    run.log.push({ step: 0, text: JSON.stringify({ event: 'status', status: 'running', step: 0 }) });
+    run.log.push({ step: 0, text: frameText({ event: 'status', status: 'running', step: 0 }) });
     this.runs.set(run.id, run);
     this.advance(run, o.recorded ?? 0);
     return run;
@@ -89,7 +97,7 @@ export class FakeRuns {
       run.status = 'succeeded';
       out.push({
         step: run.step - 1,
-        text: JSON.stringify({ event: 'status', status: 'succeeded', step: run.step - 1 }),
+        text: frameText({ event: 'status', status: 'succeeded', step: run.step - 1 }),
       });
     }
     run.log.push(...out);
@@ -107,8 +115,8 @@ export class FakeRuns {
     return n;
   }
 
-  view(r: FakeRun) {
-    return {
+  view(r: FakeRun): Run {
+    return Run.parse({
       id: r.id,
       name: null,
       status: r.status,
@@ -124,23 +132,25 @@ export class FakeRuns {
       createdAt: new Date(0).toISOString(),
       startedAt: null,
       finishedAt: null,
-    };
+    });
   }
 }
 
-const TASKS = ['parity', 'majority', 'copy-first', 'sign-of-sum'].map((name) => ({
-  name,
-  description: `the fake ${name}`,
-  defaults: {
-    length: 12,
-    symbols: 4,
-    hiddenSize: 16,
-    steps: 1000,
-    batchSize: 32,
-    optimizer: { name: 'adam', lr: 0.01 },
-    accuracy: 0.9,
-  },
-}));
+const TASKS = TaskList.parse({
+  tasks: TASK_NAMES.map((name) => ({
+    name,
+    description: `the fake ${name}`,
+    defaults: {
+      length: 12,
+      symbols: 4,
+      hiddenSize: 16,
+      steps: 1000,
+      batchSize: 32,
+      optimizer: { name: 'adam', lr: 0.01 },
+      accuracy: 0.9,
+    },
+  })),
+});
 
 /** Registers the fake runs routes (and @fastify/websocket) on a bare app that also serves the dashboard. */
 export async function registerFakeRuns(app: FastifyInstance, defaults: FakeRunOptions = {}): Promise<FakeRuns> {
@@ -157,16 +167,16 @@ export async function registerFakeRuns(app: FastifyInstance, defaults: FakeRunOp
     if (!r) throw Object.assign(new Error(`no run ${id}`), { statusCode: 404 });
     return r;
   };
-  app.get('/v1/tasks', async () => ({ tasks: TASKS }));
-  app.get('/v1/models', async () => ({ models: [], total: 0 }));
+  app.get('/v1/tasks', async () => TASKS);
+  app.get('/v1/models', async () => ModelList.parse({ models: [], total: 0 }));
   app.get('/v1/runs', async () => {
     const runs = [...fake.runs.values()].reverse().map((r) => fake.view(r));
-    return { runs, total: runs.length };
+    return RunList.parse({ runs, total: runs.length });
   });
   app.post('/v1/runs', async (_req, reply) => {
     const run = fake.create(defaults);
     reply.code(202);
-    return { id: run.id, status: 'queued' };
+    return RunCreated.parse({ id: run.id, status: 'queued' });
   });
   app.get<{ Params: { id: string } }>('/v1/runs/:id', async (req) => fake.view(find(req.params.id)));
   app.post<{ Params: { id: string } }>('/v1/runs/:id/cancel', async (req) => {

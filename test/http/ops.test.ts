@@ -2,7 +2,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { testApp } from '../helpers/app.js';
+import { databaseOf, testApp } from '../helpers/app.js';
 
 let app: FastifyInstance | undefined;
 afterEach(async () => {
@@ -27,7 +27,7 @@ describe('operations', () => {
 
   it('/ready is a 503 when the database is closed', async () => {
     app = await testApp({ poolThreads: 1 });
-    await app.services.db.close();
+    await databaseOf(app).close();
     const r = await app.inject({ method: 'GET', url: '/ready' });
     expect(r.statusCode).toBe(503);
     expect(r.json().detail).toMatch(/database/);

@@ -3,7 +3,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v2Status } from '../../src/http/v2-errors.js';
-import { testApp } from '../helpers/app.js';
+import { databaseOf, testApp } from '../helpers/app.js';
 import { infer, inferBody, makeX, storeModel } from '../helpers/v2.js';
 
 let app: FastifyInstance;
@@ -182,7 +182,7 @@ describe('503', () => {
 
   it('not ready once the database is gone', async () => {
     const broken = await testApp();
-    await broken.services.db.close();
+    await databaseOf(broken).close();
     expectError(await broken.inject({ url: '/v2/health/ready' }), 503, 'database');
     await broken.close();
   });

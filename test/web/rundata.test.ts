@@ -42,21 +42,9 @@ describe('RunData', () => {
 });
 
 describe('shapeOf', () => {
-  it('takes the run’s config when the API gives it, else what the task and the frames say', () => {
-    const d = new RunData();
-    expect(shapeOf({ id: 'r' }, null, d)).toBeNull();
-    d.apply(step(0, 6));
-    d.apply({ event: 'hidden', step: 0, h: Array.from({ length: 6 }, () => [0, 0, 0, 0, 0]) });
-    expect(shapeOf({ id: 'r' }, { d: 1, C: 2 }, d)).toEqual({
-      T: 6,
-      d: 1,
-      H: 5,
-      C: 2,
-      activation: 'tanh',
-      readout: 'last',
-    });
+  it('takes the run’s config and length, which every run has', () => {
     const config = { inputSize: 3, hiddenSize: 8, outputSize: 4, activation: 'relu', readout: 'all' };
-    expect(shapeOf({ id: 'r', config, length: 9 }, null, d)).toEqual({
+    expect(shapeOf({ config, length: 9 })).toEqual({
       T: 9,
       d: 3,
       H: 8,

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { testApp } from '../helpers/app.js';
+import { databaseOf, testApp } from '../helpers/app.js';
 import { Frames } from '../helpers/ws.js';
 
 setFlagsFromString('--expose_gc');
@@ -66,7 +66,7 @@ it('keeps server memory flat while a client that never reads follows a long run'
   const to = await stepOf(id);
   const { rows } = await sql<{ n: number }>`
     SELECT SUM(LENGTH(frame)) AS n FROM run_events WHERE run_id = ${id} AND step >= ${from} AND step < ${to}`.execute(
-    app.services.db.kysely,
+    databaseOf(app).kysely,
   );
   const windowBytes = Number(rows[0].n);
   expect(windowBytes).toBeGreaterThan(MIN_WINDOW_BYTES);

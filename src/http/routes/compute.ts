@@ -13,7 +13,7 @@ import {
   JacobianResponse,
 } from '../../schemas/compute.js';
 import { withProblems } from '../../schemas/problem.js';
-import type { Services } from '../services.js';
+import type { Services } from '../../services.js';
 import { clientGone } from '../signal.js';
 
 export const computeRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {

@@ -1,7 +1,6 @@
 // Autograding under /v1/assignments. These routes check their own tokens (config.auth = 'own'): instructors
 // bring one of UNROLL_INSTRUCTOR_TOKENS, students their submission token; the service decides who may do what.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import {
   Assignment,
@@ -14,14 +13,14 @@ import {
   ProblemResponse,
   ReportQuery,
   SubmissionBody,
-  SubmissionList,
+  SubmissionExport,
   SubmissionParams,
 } from '../../schemas/grading.js';
 import { LayoutQuery } from '../../schemas/models.js';
-import { Problem, withProblems } from '../../schemas/problem.js';
+import { DELETED, withProblems } from '../../schemas/problem.js';
 import { AnyReport } from '../../schemas/reports.js';
+import type { Services } from '../../services.js';
 import { bearerToken } from '../auth.js';
-import type { Services } from '../services.js';
 
 export const gradingRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { grading, config } = services;
@@ -86,7 +85,7 @@ export const gradingRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
         security,
         summary: 'Delete an assignment and its submissions (instructor)',
         params,
-        response: { 204: z.null().meta({ description: 'deleted' }), '4xx': Problem, '5xx': Problem },
+        response: DELETED,
       },
     },
     async (req, reply) => {
@@ -148,12 +147,7 @@ export const gradingRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
         summary: 'Every report (instructor; a student sees their own with ?student=); ?format=csv for a gradebook',
         params,
         querystring: ExportQuery,
-        response: withProblems(
-          z.union([
-            SubmissionList,
-            z.string().meta({ description: 'with ?format=csv: text/csv, one row per submission' }),
-          ]),
-        ),
+        response: withProblems(SubmissionExport),
       },
     },
     async (req, reply) => {

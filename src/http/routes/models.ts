@@ -1,6 +1,5 @@
 // Stored models: CRUD under /v1/models, and the compute routes on a stored model.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { stateDictOf } from '../../compute/models.js';
 import { toTask } from '../../compute/requests.js';
 import type { StoredModel } from '../../db/models.repo.js';
@@ -16,8 +15,8 @@ import {
 } from '../../schemas/compute.js';
 import { WeightsInput } from '../../schemas/model.js';
 import { CreateModelBody, LayoutQuery, ListQuery, ModelDetail, ModelList, ModelParams } from '../../schemas/models.js';
-import { Problem, withProblems } from '../../schemas/problem.js';
-import type { Services } from '../services.js';
+import { DELETED, withProblems } from '../../schemas/problem.js';
+import type { Services } from '../../services.js';
 import { clientGone } from '../signal.js';
 
 const summary = ({ params: _, ...s }: StoredModel) => s;
@@ -98,7 +97,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         tags,
         summary: 'Delete a stored model',
         params,
-        response: { 204: z.null().meta({ description: 'deleted' }), '4xx': Problem, '5xx': Problem },
+        response: DELETED,
       },
     },
     async (req, reply) => {

@@ -1,9 +1,9 @@
 // Operations: liveness, readiness, Prometheus metrics, and the catalogue of problem types.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { AppError, PROBLEMS, type ProblemSlug } from '../../errors.js';
+import { Health, ProblemTypeParams, Ready } from '../../schemas/ops.js';
+import type { Services } from '../../services.js';
 import { declarePublic } from '../auth.js';
-import type { Services } from '../services.js';
 
 export const opsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   // a load balancer, Prometheus and a reader of a problem's type link carry no token
@@ -11,13 +11,7 @@ export const opsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
   const tags = ['operations'];
   app.get(
     '/health',
-    {
-      schema: {
-        tags,
-        summary: 'Liveness: the process answers',
-        response: { 200: z.object({ status: z.literal('ok') }) },
-      },
-    },
+    { schema: { tags, summary: 'Liveness: the process answers', response: { 200: Health } } },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -27,27 +21,14 @@ export const opsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
       schema: {
         tags,
         summary: 'Readiness: the database answers and the worker pool is up; names the kernel backend',
-        response: {
-          200: z.object({
-            status: z.literal('ok'),
-            database: z.string(),
-            pool: z.object({ threads: z.int(), queued: z.int(), running: z.int() }),
-            kernels: z.string(),
-          }),
-        },
+        response: { 200: Ready },
       },
     },
     async () => {
-      // a closed, stopped or unreachable database is "not ready" (503), not a server error
-      if (!(await services.db.ping())) throw new AppError('overloaded', 'the database does not answer');
-      if (!services.pool || services.pool.threads < 1)
-        throw new AppError('overloaded', 'the worker pool is not running');
-      return {
-        status: 'ok' as const,
-        database: services.db.name,
-        pool: { threads: services.pool.threads, queued: services.pool.queueSize, running: services.pool.running },
-        kernels: services.kernelsName,
-      };
+      const { database, pool, kernels } = await services.readiness.check();
+      // this route reports the pool's numbers, so a process that computes inline (no pool) is not ready here
+      if (!pool) throw new AppError('overloaded', 'the worker pool is not running');
+      return { status: 'ok' as const, database, pool, kernels };
     },
   );
 
@@ -63,7 +44,7 @@ export const opsRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
   );
   app.get(
     '/problems/:slug',
-    { schema: { tags, summary: 'One problem type', params: z.object({ slug: z.string() }) } },
+    { schema: { tags, summary: 'One problem type', params: ProblemTypeParams } },
     async (req) => {
       const p = PROBLEMS[req.params.slug as ProblemSlug];
       if (!p) throw new AppError('not-found', `no problem type "${req.params.slug}"`);

@@ -1,8 +1,7 @@
 // Training runs: create, list, read, cancel, delete, the built-in tasks, and the event log as a WebSocket.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import { Problem, withProblems } from '../../schemas/problem.js';
+import { DELETED, Problem, withProblems } from '../../schemas/problem.js';
 import {
   CreateRunBody,
   EventsQuery,
@@ -13,9 +12,9 @@ import {
   RunParams,
   TaskList,
 } from '../../schemas/runs.js';
+import type { Services } from '../../services.js';
 import { TASKS } from '../../training/tasks.js';
 import { followRun } from '../../ws/run-events.js';
-import type { Services } from '../services.js';
 
 export const runRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { runs, config } = services;
@@ -76,7 +75,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
         tags,
         summary: 'Delete a finished run and its event log (its model stays)',
         params,
-        response: { 204: z.null().meta({ description: 'deleted' }), '4xx': Problem, '5xx': Problem },
+        response: DELETED,
       },
     },
     async (req, reply) => {
@@ -115,8 +114,8 @@ export const runRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (a
       );
     },
     wsHandler: (socket, req) => {
-      const { id } = req.params as z.infer<typeof RunParams>;
-      const { since } = req.query as z.infer<typeof EventsQuery>;
+      const { id } = req.params as RunParams;
+      const { since } = req.query as EventsQuery;
       void followRun(socket, runs, id, since ?? -1, config.UNROLL_WS_SEND_BUDGET);
     },
   });

@@ -1,8 +1,8 @@
 // GET /v1/stream (WebSocket): forward and bptt operations streamed step by step; see ws/stream.ts.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AppError } from '../../errors.js';
+import type { Services } from '../../services.js';
 import { streamSession } from '../../ws/stream.js';
-import type { Services } from '../services.js';
 
 export const streamRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { config } = services;

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { traceRequest } from '../../grading/trace.js';
 import { withProblems } from '../../schemas/problem.js';
 import { TraceBody, TraceResponse } from '../../schemas/trace.js';
-import type { Services } from '../services.js';
+import type { Services } from '../../services.js';
 
 export const traceRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   app.post(

@@ -1,7 +1,6 @@
 // The Open Inference Protocol v2 (KServe, Triton, MLServer) on stored models, registered under the /v2
 // prefix as its own plugin: its own error and not-found handlers answer {"error"} instead of problem+json.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { InferenceService } from '../../compute/inference.js';
 import {
   InferRequest,
   InferResponse,
@@ -14,10 +13,8 @@ import {
   VersionPath,
   withV2Errors,
 } from '../../schemas/v2.js';
+import type { Services } from '../../services.js';
 import { PUBLIC } from '../auth.js';
-import { OPENAPI_INFO } from '../docs.js';
-import { registerSequenceMetrics } from '../sequence-metrics.js';
-import type { Services } from '../services.js';
 import { clientGone } from '../signal.js';
 import { registerBinaryInputs } from '../v2-binary.js';
 import { registerV2Errors } from '../v2-errors.js';
@@ -25,14 +22,7 @@ import { registerV2Errors } from '../v2-errors.js';
 export const v2Routes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   registerV2Errors(app, services.config.UNROLL_MAX_BODY_BYTES);
   registerBinaryInputs(app);
-  registerSequenceMetrics(services.metrics.registry, services.sequences.store);
-  const oip = new InferenceService({
-    models: services.models,
-    sequences: services.sequences,
-    db: services.db,
-    pool: services.pool,
-    version: OPENAPI_INFO.version,
-  });
+  const oip = services.inference;
   const tags = ['open inference protocol v2'];
 
   app.get(

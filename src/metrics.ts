@@ -1,8 +1,9 @@
-// Prometheus metrics (prom-client), one registry per app: request latency per route, compute time,
-// pool queue depth, and Node's own (event-loop lag among them). Every name of ours starts with unroll_,
-// and `promtool check metrics` finds nothing to say (scripts/lint-specs.sh).
+// Prometheus metrics (prom-client), one registry per app: request latency per route, compute time, pool
+// queue depth, runs and stateful sequences, and Node's own (event-loop lag among them). Every name of ours
+// starts with unroll_, and `promtool check metrics` finds nothing to say (scripts/lint-specs.sh).
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
+import type { SequenceStore } from './compute/sequence-store.js';
 
 /**
  * prom-client's defaults include three gauges named like counters (`nodejs_active_handles_total` …, the
@@ -82,5 +83,39 @@ export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): 
       { method: request.method, route, status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+  });
+}
+
+export function registerRunMetrics(registry: Registry, counts: () => { queued: number; running: number }): void {
+  new Gauge({
+    name: 'unroll_runs',
+    help: 'Training runs queued and running in this process',
+    labelNames: ['status'],
+    registers: [registry],
+    collect() {
+      const { queued, running } = counts();
+      this.set({ status: 'queued' }, queued);
+      this.set({ status: 'running' }, running);
+    },
+  });
+}
+
+/** How many stateful sequences this instance holds, and the bytes of their state. */
+export function registerSequenceMetrics(registry: Registry, store: SequenceStore): void {
+  new Gauge({
+    name: 'unroll_sequences_live',
+    help: 'Stateful sequences (sequence_id) live on this instance',
+    registers: [registry],
+    collect() {
+      this.set(store.size);
+    },
+  });
+  new Gauge({
+    name: 'unroll_sequences_state_bytes',
+    help: 'Bytes of hidden state the live sequences hold, against UNROLL_SEQUENCE_MAX_BYTES',
+    registers: [registry],
+    collect() {
+      this.set(store.stateBytes);
+    },
   });
 }

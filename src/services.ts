@@ -1,0 +1,142 @@
+// createServices(config, deps): every service of the application, built once, from the configuration and
+// the few things a process owns (the database, the compute pool, the kernels). Reading this and server.ts
+// tells the whole application; the routes receive these services and nothing rawer. A PostgreSQL store or
+// Redis-backed shared state plugs in here, where each service is given what it stores in.
+import type { FastifyBaseLogger } from 'fastify';
+import { InferenceService } from './compute/inference.js';
+import { ModelService } from './compute/models.js';
+import { Readiness } from './compute/readiness.js';
+import { SequenceStore } from './compute/sequence-store.js';
+import { SequenceService } from './compute/sequences.js';
+import { type ComputePool, ComputeService } from './compute/service.js';
+import type { Config } from './config.js';
+import type { Kernels } from './core/kernels.js';
+import { jsKernels } from './core/kernels-js.js';
+import { GradingRepo } from './db/grading.repo.js';
+import { ModelsRepo } from './db/models.repo.js';
+import type { Db } from './db/open.js';
+import { RunsRepo } from './db/runs.repo.js';
+import { loadServerSecret } from './grading/secret.js';
+import { GradingService } from './grading/service.js';
+import { createMetrics, type Metrics, registerRunMetrics, registerSequenceMetrics } from './metrics.js';
+import { RunManager } from './training/manager.js';
+import type { RunPool } from './training/protocol.js';
+import { createRunPool } from './workers/run-pool.js';
+
+/** A cancelled run that has not stopped after this long loses its thread. */
+export const CANCEL_GRACE_MS = 5000;
+
+export interface ServiceDeps {
+  db: Db;
+  /** The compute pool; null runs everything inline (tests that do not exercise the pool). */
+  pool: ComputePool | null;
+  /** The kernel backend of the inline path (default: the portable kernels). */
+  kernels?: Kernels;
+  /** The run pool; by default a piscina pool of UNROLL_RUNS_CONCURRENCY threads that start on demand. */
+  runPool?: RunPool;
+  /** Where the run manager logs. */
+  log?: FastifyBaseLogger;
+  /** The version /v2 reports. */
+  version: string;
+}
+
+export interface Services {
+  config: Config;
+  metrics: Metrics;
+  /** Whether the process can serve: GET /ready and GET /v2/health/ready. */
+  readiness: Readiness;
+  compute: ComputeService;
+  models: ModelService;
+  /** Forward passes as chunks of stateful sequences (/v2 sequence_id; the stream's stateful mode). */
+  sequences: SequenceService;
+  /** The Open Inference Protocol v2 on stored models. */
+  inference: InferenceService;
+  grading: GradingService;
+  /** Training runs: the queue, the run pool, the event logs and their followers. */
+  runs: RunManager;
+  /** Name of the kernel backend the inline path uses. */
+  kernelsName: string;
+}
+
+export async function createServices(config: Config, deps: ServiceDeps): Promise<Services> {
+  const { db, pool } = deps;
+  const kernels = deps.kernels ?? jsKernels;
+  const metrics = createMetrics(() => ({ queued: pool?.queueSize ?? 0, running: pool?.running ?? 0 }));
+  const readiness = new Readiness({
+    database: { name: db.name, ping: () => db.ping() },
+    pool,
+    kernels: kernels.name,
+  });
+
+  const compute = new ComputeService(
+    {
+      maxCost: config.UNROLL_MAX_COMPUTE_COST,
+      maxOutputElements: config.UNROLL_MAX_OUTPUT_ELEMENTS,
+      inlineCost: config.UNROLL_INLINE_COST,
+    },
+    pool,
+    kernels,
+    metrics.observeCompute,
+  );
+  const modelsRepo = new ModelsRepo(db);
+  const models = new ModelService(modelsRepo, config.UNROLL_MAX_PARAMS);
+
+  const store = new SequenceStore({
+    maxSequences: config.UNROLL_MAX_SEQUENCES,
+    idleMs: config.UNROLL_SEQUENCE_IDLE_SECONDS * 1000,
+    maxBytes: config.UNROLL_SEQUENCE_MAX_BYTES,
+  });
+  store.startSweeper();
+  registerSequenceMetrics(metrics.registry, store);
+  const sequences = new SequenceService(store, compute);
+  const inference = new InferenceService({ models, sequences, readiness, version: deps.version });
+
+  const grading = new GradingService(
+    new GradingRepo(db),
+    await loadServerSecret(db),
+    {
+      maxCost: config.UNROLL_GRADING_MAX_COST,
+      maxParams: config.UNROLL_MAX_PARAMS,
+      instructorTokens: config.UNROLL_INSTRUCTOR_TOKENS,
+    },
+    metrics.registry,
+  );
+
+  const runs = new RunManager(
+    new RunsRepo(db),
+    {
+      get: (id) => models.get(id),
+      store: async (c, params, source) => (await modelsRepo.create({ config: c, params, source })).id,
+    },
+    deps.runPool ?? createRunPool(config.UNROLL_RUNS_CONCURRENCY, config.UNROLL_KERNELS),
+    {
+      concurrency: config.UNROLL_RUNS_CONCURRENCY,
+      maxQueued: config.UNROLL_RUNS_MAX_QUEUED,
+      cancelGraceMs: CANCEL_GRACE_MS,
+      limits: {
+        maxSteps: config.UNROLL_RUN_MAX_STEPS,
+        maxCost: config.UNROLL_MAX_COMPUTE_COST,
+        maxParams: config.UNROLL_MAX_PARAMS,
+        maxOutputElements: config.UNROLL_MAX_OUTPUT_ELEMENTS,
+        hiddenEvery: config.UNROLL_RUN_HIDDEN_EVERY,
+      },
+    },
+    deps.log,
+  );
+  registerRunMetrics(metrics.registry, () => runs.counts());
+  // runs a previous process left queued or running are settled before anyone can ask for them
+  await runs.recover();
+
+  return {
+    config,
+    metrics,
+    readiness,
+    compute,
+    models,
+    sequences,
+    inference,
+    grading,
+    runs,
+    kernelsName: kernels.name,
+  };
+}

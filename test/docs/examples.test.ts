@@ -44,75 +44,92 @@ const title = (ex: DocExample) =>
     ?.trim()
     .slice(0, 70)}`;
 
-describe('the examples of the README and docs/, run as written', () => {
-  let app: FastifyInstance;
-  let base: string;
-  let dataDir: string;
-  let scratch: string;
-
-  beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'unroll-docs-'));
-    scratch = mkdtempSync(join(tmpdir(), 'unroll-docs-py-'));
-    const config = loadConfig({
-      UNROLL_DATA_DIR: dataDir,
-      LOG_LEVEL: 'silent',
-      UNROLL_INSTRUCTOR_TOKENS: INSTRUCTOR_TOKEN,
-      UNROLL_RUNS_CONCURRENCY: '1',
-    });
-    const db = await openDatabase({ dataDir: config.dataDir });
-    const pool = createComputePool({ threads: 1, maxQueue: config.UNROLL_POOL_MAX_QUEUE });
-    app = await buildApp(config, { db, pool, logger: false });
-    app.addHook('onClose', async () => {
-      await pool.close();
-      await db.close();
-    });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  }, 120_000);
-
-  afterAll(async () => {
-    await app?.close();
+/** A server as src/server.ts builds it, on a temp data dir and a free port. */
+async function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'unroll-docs-'));
+  const config = loadConfig({
+    UNROLL_DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    UNROLL_INSTRUCTOR_TOKENS: INSTRUCTOR_TOKEN,
+    UNROLL_RUNS_CONCURRENCY: '1',
+  });
+  const db = await openDatabase({ dataDir: config.dataDir });
+  const pool = createComputePool({ threads: 1, maxQueue: config.UNROLL_POOL_MAX_QUEUE });
+  const app = await buildApp(config, { db, pool, logger: false });
+  app.addHook('onClose', async () => {
+    await pool.close();
+    await db.close();
     rmSync(dataDir, { recursive: true, force: true });
-    rmSync(scratch, { recursive: true, force: true });
-    mkdirSync(join(ROOT, 'test-results'), { recursive: true });
-    const lines = outcomes.map(
-      ({ ex, result }) =>
-        `- ${result}: \`${ex.file}:${ex.line}\` (${ex.lang}) ${title(ex).split(': ').slice(1).join(': ')}`,
-    );
-    writeFileSync(join(ROOT, 'test-results', 'doc-examples.md'), `# Documentation examples\n\n${lines.join('\n')}\n`);
   });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, base: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
+}
 
-  it('finds the examples', () => {
-    expect(examples.filter((e) => e.lang === 'sh' && !e.notRun).length).toBeGreaterThan(3);
-    expect(examples.some((e) => e.lang === 'python')).toBe(true);
-  });
+/** The shell variables a document assigns (`B=…`, `ID=$(…)`), carried from one of its blocks to the next. */
+const assigned = (source: string) => [...source.matchAll(/(?:^|[;&]\s*)([A-Za-z_]\w*)=/gm)].map((m) => m[1]);
 
-  for (const ex of examples) {
-    if (ex.notRun) {
-      it.skip(`${title(ex)} (not run: ${ex.notRun})`, () => {});
-      outcomes.push({ ex, result: `not run (${ex.notRun})` });
-      continue;
-    }
-    if (ex.lang === 'python' && !pythonOk) {
-      it.skip(`${title(ex)} (skipped: ${PYTHON} cannot import torch and requests)`, () => {});
-      outcomes.push({ ex, result: 'skipped (no torch)' });
-      continue;
-    }
-    it(
-      title(ex),
-      async () => {
-        const r =
-          ex.lang === 'sh'
-            ? await run('bash', ['-euo', 'pipefail', '-c', shellScript(ex.source, base)], ROOT)
-            : await (async () => {
-                const file = join(scratch, `example-${ex.line}.py`);
-                writeFileSync(file, withServer(ex.source, base));
-                return run(PYTHON, [file], ROOT);
-              })();
-        outcomes.push({ ex, result: r.code === 0 ? 'passed' : 'FAILED' });
-        expect(r.code, `${ex.file}:${ex.line} exited ${r.code}:\n${r.out.slice(-3000)}`).toBe(0);
-      },
-      EXAMPLE_TIMEOUT_MS,
-    );
-  }
+afterAll(() => {
+  mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+  const lines = outcomes.map(
+    ({ ex, result }) =>
+      `- ${result}: \`${ex.file}:${ex.line}\` (${ex.lang}) ${title(ex).split(': ').slice(1).join(': ')}`,
+  );
+  writeFileSync(join(ROOT, 'test-results', 'doc-examples.md'), `# Documentation examples\n\n${lines.join('\n')}\n`);
 });
+
+it('finds the examples', () => {
+  expect(examples.filter((e) => e.lang === 'sh' && !e.notRun).length).toBeGreaterThan(3);
+  expect(examples.some((e) => e.lang === 'python')).toBe(true);
+});
+
+// each document against a server of its own, started fresh, its blocks in order in one shell session
+for (const file of [...new Set(examples.map((e) => e.file))]) {
+  describe(`${file}, run as written`, () => {
+    let app: FastifyInstance;
+    let base: string;
+    let scratch: string;
+    const names = new Set<string>();
+
+    beforeAll(async () => {
+      ({ app, base } = await startServer());
+      scratch = mkdtempSync(join(tmpdir(), 'unroll-docs-session-'));
+    }, 120_000);
+    afterAll(async () => {
+      await app?.close();
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    for (const ex of examples.filter((e) => e.file === file)) {
+      if (ex.notRun) {
+        it.skip(`${title(ex)} (not run: ${ex.notRun})`, () => {});
+        outcomes.push({ ex, result: `not run (${ex.notRun})` });
+        continue;
+      }
+      if (ex.lang === 'python' && !pythonOk) {
+        it.skip(`${title(ex)} (skipped: ${PYTHON} cannot import torch and requests)`, () => {});
+        outcomes.push({ ex, result: 'skipped (no torch)' });
+        continue;
+      }
+      it(
+        title(ex),
+        async () => {
+          let r: { code: number; out: string };
+          if (ex.lang === 'sh') {
+            const state = join(scratch, 'session.sh');
+            for (const n of assigned(ex.source)) names.add(n);
+            const keep = [...names].map((n) => `declare -p ${n} 2>/dev/null || true`).join('\n');
+            const script = `[ -f '${state}' ] && . '${state}'\n${shellScript(ex.source, base)}\n{ ${keep || ':'}; } > '${state}'\n`;
+            r = await run('bash', ['-euo', 'pipefail', '-c', script], ROOT);
+          } else {
+            const f = join(scratch, `example-${ex.line}.py`);
+            writeFileSync(f, withServer(ex.source, base));
+            r = await run(PYTHON, [f], ROOT);
+          }
+          outcomes.push({ ex, result: r.code === 0 ? 'passed' : 'FAILED' });
+          expect(r.code, `${ex.file}:${ex.line} exited ${r.code}:\n${r.out.slice(-3000)}`).toBe(0);
+        },
+        EXAMPLE_TIMEOUT_MS,
+      );
+    }
+  });
+}

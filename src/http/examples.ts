@@ -53,6 +53,11 @@ export const REQUEST_EXAMPLES: Record<string, unknown> = {
   },
   'POST /v1/assignments': { preset: 'sheet-ex2', title: 'Exercise 2' },
   'POST /v1/assignments/{id}/submissions': { student: 'alice', answers: { 'out-shape': [5, 3] } },
+  'PATCH /v1/assignments/{id}': { title: 'Exercise 2, regraded', reason: 'a clearer title' },
+  'POST /v1/assignments/{id}/roster': {
+    students: [{ id: 'alice', name: 'Alice', email: 'alice@example.edu' }, 'bob'],
+  },
+  'POST /v1/assignments/{id}/regrade': { reason: 'the grader was fixed' },
   'POST /v1/trace': {
     model: { config: { inputSize: 1, hiddenSize: 1, outputSize: 2 }, init: { seed: 1 } },
     x: [[[1.0], [0.5]]],

@@ -4,7 +4,7 @@
 // otherwise, never passed. The list of examples and what became of each is written to
 // test-results/doc-examples.md.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -92,7 +92,10 @@ for (const file of [...new Set(examples.map((e) => e.file))]) {
 
     beforeAll(async () => {
       ({ app, base } = await startServer());
+      // the examples run in a directory of their own that shows the repository (each top-level entry a
+      // symlink), so that the files they name are there and the files they write stay out of the clone
       scratch = mkdtempSync(join(tmpdir(), 'unroll-docs-session-'));
+      for (const entry of readdirSync(ROOT)) if (entry !== '.git') symlinkSync(join(ROOT, entry), join(scratch, entry));
     }, 120_000);
     afterAll(async () => {
       await app?.close();
@@ -115,15 +118,15 @@ for (const file of [...new Set(examples.map((e) => e.file))]) {
         async () => {
           let r: { code: number; out: string };
           if (ex.lang === 'sh') {
-            const state = join(scratch, 'session.sh');
+            const state = join(scratch, '.session.sh');
             for (const n of assigned(ex.source)) names.add(n);
             const keep = [...names].map((n) => `declare -p ${n} 2>/dev/null || true`).join('\n');
             const script = `[ -f '${state}' ] && . '${state}'\n${shellScript(ex.source, base)}\n{ ${keep || ':'}; } > '${state}'\n`;
-            r = await run('bash', ['-euo', 'pipefail', '-c', script], ROOT);
+            r = await run('bash', ['-euo', 'pipefail', '-c', script], scratch);
           } else {
-            const f = join(scratch, `example-${ex.line}.py`);
+            const f = join(scratch, `.example-${ex.line}.py`);
             writeFileSync(f, withServer(ex.source, base));
-            r = await run(PYTHON, [f], ROOT);
+            r = await run(PYTHON, [f], scratch);
           }
           outcomes.push({ ex, result: r.code === 0 ? 'passed' : 'FAILED' });
           expect(r.code, `${ex.file}:${ex.line} exited ${r.code}:\n${r.out.slice(-3000)}`).toBe(0);

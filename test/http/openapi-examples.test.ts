@@ -89,8 +89,11 @@ describe('the examples of /openapi.json', () => {
     const teacher = { authorization: `Bearer ${TEACHER}` };
     const a = await send('POST /v1/assignments', {}, teacher);
     const id = a.json().id as string;
+    await send('PATCH /v1/assignments/{id}', { id }, teacher);
+    await send('POST /v1/assignments/{id}/roster', { id }, teacher);
     const problem = (await app.inject({ url: `/v1/assignments/${id}/problems/alice`, headers: teacher })).json();
     await send('POST /v1/assignments/{id}/submissions', { id }, { authorization: `Bearer ${problem.token}` });
+    await send('POST /v1/assignments/{id}/regrade', { id }, teacher);
     expect([...byKey.keys()]).toEqual([]);
   });
 });

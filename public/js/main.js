@@ -126,17 +126,18 @@ async function submit(/** @type {SubmitEvent} */ ev) {
 async function refreshRuns() {
   try {
     const { runs, total } = await api('GET', `/v1/runs?limit=${RUNS_SHOWN}`);
+    for (const r of runs) if (r.id === panel.id) panel.update(r);
+    const live = panel.live();
     const picked = comparedIds(location.hash);
     const full = picked.length >= MAX_COMPARED;
     $('runs').replaceChildren(
       ...runs.map((/** @type {any} */ r) => {
         const i = picked.indexOf(r.id);
-        return runItem(r, panel.id, i >= 0 ? RUN_COLOURS[i] : null, full);
+        return runItem(r, panel.id, live, i >= 0 ? RUN_COLOURS[i] : null, full);
       }),
     );
     $('runs-count').textContent = total ? `(${total})` : '';
     $('runs-empty').hidden = runs.length > 0;
-    for (const r of runs) if (r.id === panel.id) panel.update(r);
   } catch (err) {
     report(err);
   }

@@ -11,6 +11,7 @@ import { NetView } from './netview.js';
 import { hiddenScale, logScale, paintMatrix, paintSteps } from './paint.js';
 import { RunData, shapeOf } from './rundata.js';
 import { applyHistory, exportUrl, openHistory } from './runhistory.js';
+import { progressOf, setBar, stepText, syncListItem } from './runlist.js';
 import { Scrubber } from './scrubber.js';
 
 /** Page Up / Page Down on the slider: this many snapshots. */
@@ -154,6 +155,17 @@ export class RunPanel {
     this.schedule.mark();
   }
 
+  /** What the panel shows of the run on show, for its item in the list: progress and status. */
+  live() {
+    if (!this.run) return null;
+    const d = this.data;
+    return { ...this.progress(), status: d.status && this.run.status !== 'queued' ? d.status : this.run.status };
+  }
+
+  progress() {
+    return progressOf(this.run, this.data.lastStep);
+  }
+
   /** The run as the list last saw it (status, step, metrics). @param {any} run */
   update(run) {
     if (run.id !== this.id) return;
@@ -199,11 +211,10 @@ export class RunPanel {
     const badge = $('run-status');
     badge.textContent = status;
     badge.dataset.status = status;
-    const done = Math.max(run.step ?? 0, d.lastStep + 1);
-    const bar = /** @type {HTMLProgressElement} */ ($('run-progress'));
-    bar.max = run.steps || 1;
-    bar.value = Math.min(done, bar.max);
-    $('run-step').textContent = `step ${formatStep(done)} / ${formatStep(run.steps ?? 0)}`;
+    const p = this.progress();
+    setBar(/** @type {HTMLProgressElement} */ ($('run-progress')), p);
+    $('run-step').textContent = `step ${stepText(p)}`;
+    syncListItem(run.id, p, status);
     const snap = d.metrics.snapshot();
     const last = snap.rows - 1;
     const facts = {

@@ -169,3 +169,30 @@ export async function scrubFrames(n) {
   draws.sort((a, b) => a - b);
   return { median: draws[draws.length >> 1], max: draws[draws.length - 1], gap };
 }
+
+/** The run list's progress for a run and the run panel's, read in one go. @param {string} id */
+export function progressPair(id) {
+  const item = document.querySelector(`#runs .run-item[data-id="${id}"]`);
+  const panelBar = /** @type {HTMLProgressElement} */ (document.getElementById('run-progress'));
+  const listBar = /** @type {HTMLProgressElement | null | undefined} */ (item?.querySelector('progress'));
+  return {
+    panel: { text: document.getElementById('run-step')?.textContent, value: panelBar.value },
+    list: { text: `step ${item?.querySelector('.step')?.textContent}`, value: listBar?.value },
+    name: item?.querySelector('.name')?.textContent,
+  };
+}
+
+/** The smallest label sizes of the unrolled drawing as drawn: CSS font size times the drawing's scale. */
+export function labelSizes() {
+  const svg = /** @type {SVGSVGElement} */ (document.querySelector('#net svg.unrolled'));
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  /** @param {string} sel */
+  const size = (sel) =>
+    Math.min(...[...svg.querySelectorAll(sel)].map((e) => Number.parseFloat(getComputedStyle(e).fontSize) * scale));
+  return {
+    node: size('.node.h text'),
+    weight: size('.weight'),
+    svgRight: svg.getBoundingClientRect().right,
+    viewport: document.documentElement.clientWidth,
+  };
+}

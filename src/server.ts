@@ -1,5 +1,6 @@
-// The process: loadConfig → openDatabase → worker pool → buildApp → listen, and a graceful shutdown
-// that lets in-flight requests finish before the pool and the database close. A bad setting, or a
+// The process: loadConfig → openDatabase → kernels → worker pool → buildApp (whose services
+// createServices in src/services.ts builds) → listen, and a graceful shutdown that lets in-flight
+// requests finish before the pool and the database close. A bad setting, or a
 // database that cannot be reached at start-up, is one log line naming the setting, then exit 1.
 import closeWithGrace from 'close-with-grace';
 import pino from 'pino';

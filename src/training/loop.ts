@@ -12,7 +12,7 @@ import type { Params } from '../core/model.js';
 import { clipGradNorm, createOptimizer, gradNorms } from '../core/optim.js';
 import { toNested } from '../core/tensor.js';
 import type { TaskName } from '../schemas/names.js';
-import type { HiddenFrame, RunSpec, StepFrame, TaskParams } from '../schemas/runs.js';
+import type { Evaluation, HiddenFrame, RunSpec, StepFrame, TaskParams } from '../schemas/runs.js';
 import { TASKS } from './tasks.js';
 
 /** Held-out sequences a task run is evaluated on when it ends. */
@@ -37,11 +37,7 @@ export interface EventOut {
   accuracy?: number;
 }
 
-export interface Evaluation {
-  loss: number;
-  accuracy: number;
-  size: number;
-}
+export type { Evaluation } from '../schemas/runs.js';
 
 export interface TrainOutcome {
   status: 'succeeded' | 'cancelled';

@@ -6,6 +6,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { InferenceService } from './compute/inference.js';
 import { ModelService } from './compute/models.js';
 import { Readiness } from './compute/readiness.js';
+import { SendBudget } from './compute/send-budget.js';
 import { SequenceStore } from './compute/sequence-store.js';
 import { SequenceService } from './compute/sequences.js';
 import { type ComputePool, ComputeService } from './compute/service.js';
@@ -13,9 +14,11 @@ import type { Config } from './config.js';
 import type { Kernels } from './core/kernels.js';
 import { jsKernels } from './core/kernels-js.js';
 import { GradingRepo } from './db/grading.repo.js';
+import { GradingCourseRepo } from './db/grading-course.repo.js';
 import { ModelsRepo } from './db/models.repo.js';
 import type { Db } from './db/open.js';
 import { RunsRepo } from './db/runs.repo.js';
+import { CourseService } from './grading/course.js';
 import { loadServerSecret } from './grading/secret.js';
 import { GradingService } from './grading/service.js';
 import { createMetrics, type Metrics, registerRunMetrics, registerSequenceMetrics } from './metrics.js';
@@ -38,11 +41,15 @@ export interface ServiceDeps {
   log?: FastifyBaseLogger;
   /** The version /v2 reports. */
   version: string;
+  /** The clock grading's course rules read (due dates, release); tests pass a fake one. */
+  now?: () => Date;
 }
 
 export interface Services {
   config: Config;
   metrics: Metrics;
+  /** Bytes held for answers clients have not read yet, across every connection (UNROLL_SEND_BUDGET_BYTES). */
+  sendBudget: SendBudget;
   /** Whether the process can serve: GET /ready and GET /v2/health/ready. */
   readiness: Readiness;
   compute: ComputeService;
@@ -52,6 +59,8 @@ export interface Services {
   /** The Open Inference Protocol v2 on stored models. */
   inference: InferenceService;
   grading: GradingService;
+  /** Rules, rosters and regrades of grading's assignments. */
+  course: CourseService;
   /** Training runs: the queue, the run pool, the event logs and their followers. */
   runs: RunManager;
   /** Name of the kernel backend the inline path uses. */
@@ -68,6 +77,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     kernels: kernels.name,
   });
 
+  const sendBudget = new SendBudget(config.UNROLL_SEND_BUDGET_BYTES, config.UNROLL_SEND_TIMEOUT_MS);
   const compute = new ComputeService(
     {
       maxCost: config.UNROLL_MAX_COMPUTE_COST,
@@ -77,6 +87,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     pool,
     kernels,
     metrics.observeCompute,
+    sendBudget,
   );
   const modelsRepo = new ModelsRepo(db);
   const models = new ModelService(modelsRepo, config.UNROLL_MAX_PARAMS);
@@ -85,14 +96,17 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     maxSequences: config.UNROLL_MAX_SEQUENCES,
     idleMs: config.UNROLL_SEQUENCE_IDLE_SECONDS * 1000,
     maxBytes: config.UNROLL_SEQUENCE_MAX_BYTES,
+    maxPerOwner: config.UNROLL_MAX_SEQUENCES_PER_TOKEN,
   });
   store.startSweeper();
   registerSequenceMetrics(metrics.registry, store);
   const sequences = new SequenceService(store, compute);
   const inference = new InferenceService({ models, sequences, readiness, version: deps.version });
 
+  const courseRepo = new GradingCourseRepo(db);
   const grading = new GradingService(
     new GradingRepo(db),
+    courseRepo,
     await loadServerSecret(db),
     {
       maxCost: config.UNROLL_GRADING_MAX_COST,
@@ -100,7 +114,9 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       instructorTokens: config.UNROLL_INSTRUCTOR_TOKENS,
     },
     metrics.registry,
+    deps.now,
   );
+  const course = new CourseService(grading, courseRepo);
 
   const runs = new RunManager(
     new RunsRepo(db),
@@ -116,6 +132,8 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       limits: {
         maxSteps: config.UNROLL_RUN_MAX_STEPS,
         maxCost: config.UNROLL_MAX_COMPUTE_COST,
+        maxRunCost: config.UNROLL_RUN_MAX_COST,
+        maxLogBytes: config.UNROLL_RUN_MAX_LOG_BYTES,
         maxParams: config.UNROLL_MAX_PARAMS,
         maxOutputElements: config.UNROLL_MAX_OUTPUT_ELEMENTS,
         hiddenEvery: config.UNROLL_RUN_HIDDEN_EVERY,
@@ -130,12 +148,14 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
   return {
     config,
     metrics,
+    sendBudget,
     readiness,
     compute,
     models,
     sequences,
     inference,
     grading,
+    course,
     runs,
     kernelsName: kernels.name,
   };

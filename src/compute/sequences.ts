@@ -53,8 +53,8 @@ export class SequenceService {
   }
 
   /** Ends a sequence without feeding it; false when it was not live. */
-  end(model: StoredModel, sequenceId: string): boolean {
-    return this.store.end(model.id, sequenceId);
+  end(model: StoredModel, sequenceId: string, owner?: string): boolean {
+    return this.store.end(model.id, sequenceId, owner);
   }
 
   close(): void {

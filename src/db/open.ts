@@ -75,6 +75,8 @@ function openSqlite(dataDir: string | ':memory:'): Db {
     else chmodSync(file, 0o600);
   }
   const sqlite = new Database(file);
+  // before the first table: a new file can then give the pages of deleted runs back (RunsRepo.reclaim)
+  sqlite.pragma('auto_vacuum = INCREMENTAL');
   sqlite.pragma('journal_mode = WAL'); // readers never wait for the writer
   sqlite.pragma('synchronous = NORMAL'); // durable at each checkpoint; WAL keeps the file consistent
   sqlite.pragma('foreign_keys = ON');

@@ -75,4 +75,29 @@ export interface Schema {
   runs: RunsTable;
   run_events: RunEventsTable;
   secrets: SecretsTable;
+  roster: RosterTable;
+  regrades: RegradesTable;
+}
+
+/** An assignment's roster, and the token versions of students whose token was rotated (enrolled = 0). */
+export interface RosterTable {
+  assignment_id: string;
+  student: string;
+  name: string | null;
+  email: string | null;
+  enrolled: Generated<number>;
+  token_version: Generated<number>;
+}
+
+/** Each regrade of a submission: its score before and after, the report before, why and when. */
+export interface RegradesTable {
+  id: string;
+  assignment_id: string;
+  submission_id: string;
+  student: string;
+  old_score: number;
+  new_score: number;
+  old_report: string;
+  reason: string;
+  at: string;
 }

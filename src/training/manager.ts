@@ -13,6 +13,12 @@ import { type Outcome, RunLog } from './log.js';
 import { CONTROL, type RunHandle, type RunPool, type WorkerMessage } from './protocol.js';
 import { type RunLimits, resolveRun } from './spec.js';
 
+/** Events deleted per event-loop turn when a run is deleted (~a few ms of SQLite work). */
+export const DELETE_SLICE = 2000;
+/** Free pages given back to the file system per turn after a delete. */
+const RECLAIM_SLICE = 1000;
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** How long after its worker returned a run may wait for the worker's last message. */
 const RESULT_GRACE_MS = 2000;
 
@@ -34,6 +40,8 @@ export interface ModelAccess {
 interface Active {
   handle: RunHandle;
   step: number;
+  /** Bytes of event frames recorded for this run by this process. */
+  logBytes: number;
   /** Set when someone asked the run to stop: what to record when it does. */
   stop: { status: 'cancelled' | 'failed'; reason: string } | null;
   settled: boolean;
@@ -47,6 +55,8 @@ export class RunManager {
   private readonly log: RunLog;
   private readonly queue: string[] = [];
   private readonly active = new Map<string, Active>();
+  /** Runs whose log is being deleted: already gone to readers. */
+  private readonly deleting = new Set<string>();
   /** Runs taken off the queue whose inputs are being read: they hold a thread already. */
   private readonly starting = new Map<string, Promise<void>>();
   /** Creates between their admission and their row: they count against UNROLL_RUNS_MAX_QUEUED already. */
@@ -112,7 +122,7 @@ export class RunManager {
   }
 
   async get(id: string): Promise<Run> {
-    const run = await this.repo.get(id);
+    const run = this.deleting.has(id) ? undefined : await this.repo.get(id);
     if (!run) throw new AppError('not-found', `no run with id "${id}"`);
     return run;
   }
@@ -161,11 +171,22 @@ export class RunManager {
     return this.get(id);
   }
 
+  /**
+   * Deletes a finished run: its event log a slice at a time, yielding the event loop between slices (a
+   * long log is hundreds of thousands of rows), then the run, then the freed pages go back to the disk.
+   */
   async delete(id: string): Promise<void> {
     const run = await this.get(id);
     if (!FINAL_STATUSES.includes(run.status))
       throw new AppError('conflict', `the run is ${run.status}: cancel it before deleting it`);
-    await this.repo.delete(id);
+    this.deleting.add(id);
+    try {
+      while ((await this.repo.deleteEvents(id, DELETE_SLICE)) > 0) await turn();
+      await this.repo.delete(id);
+      while ((await this.repo.reclaim(RECLAIM_SLICE)) > 0 && !this.closing) await turn();
+    } finally {
+      this.deleting.delete(id);
+    }
   }
 
   /** Graceful shutdown: running runs stop and are recorded failed (queued ones stay queued for the next start). */
@@ -224,7 +245,7 @@ export class RunManager {
     const done = new Promise<void>((r) => {
       resolve = r;
     });
-    const a: Active = { handle, step: 0, stop: null, settled: false, resulting: false, done, resolve };
+    const a: Active = { handle, step: 0, logBytes: 0, stop: null, settled: false, resulting: false, done, resolve };
     this.active.set(id, a);
     handle.port.on('message', (m: WorkerMessage) => {
       this.onMessage(id, a, m).catch((err) => {
@@ -253,6 +274,16 @@ export class RunManager {
   private async onMessage(id: string, a: Active, m: WorkerMessage): Promise<void> {
     if (a.settled) return;
     if (m.type === 'events') {
+      const bytes = m.events.reduce((n, e) => n + e.text.length, 0);
+      if (a.logBytes + bytes > this.opts.limits.maxLogBytes) {
+        // the admission estimate is an upper bound, so this is a backstop: the log keeps what fits
+        this.stop(a, {
+          status: 'failed',
+          reason: `its event log reached UNROLL_RUN_MAX_LOG_BYTES = ${this.opts.limits.maxLogBytes} bytes`,
+        });
+        return;
+      }
+      a.logBytes += bytes;
       const last = m.events.findLast((e) => e.kind === 'step');
       if (last) a.step = last.step + 1;
       // acknowledged once committed: a worker runs at most its window ahead of the log

@@ -3,6 +3,7 @@ import { models } from './001-models.js';
 import { grading } from './002-grading.js';
 import { runs } from './003-runs.js';
 import { secrets } from './004-secrets.js';
+import { course } from './005-course.js';
 import type { Migration } from './types.js';
 
-export const MIGRATIONS: readonly Migration[] = [models, grading, runs, secrets];
+export const MIGRATIONS: readonly Migration[] = [models, grading, runs, secrets, course];

@@ -1,5 +1,5 @@
-# unroll: build on node:20-slim, run as the unprivileged "node" user with the SQLite file on a volume.
-FROM node:20-slim AS build
+# unroll: build on node:24-slim (Node 24, the Active LTS line: security fixes until April 2028), run as the unprivileged "node" user with the SQLite file on a volume.
+FROM node:24-slim AS build
 WORKDIR /app
 # better-sqlite3 and the OpenBLAS kernels (native/) compile during npm ci (no prebuilt binary is fetched)
 RUN apt-get update \
@@ -16,7 +16,7 @@ COPY src ./src
 # (an empty native/build/Release when OpenBLAS was missing: the image then runs the wasm kernels)
 RUN npm run build && npm prune --omit=dev && mkdir -p native/build/Release
 
-FROM node:20-slim
+FROM node:24-slim
 # the OpenBLAS kernels' shared library (without it the service falls back to the wasm kernels)
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libopenblas0-pthread \

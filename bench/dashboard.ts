@@ -1,18 +1,89 @@
-// `npm run bench:dashboard`: the dashboard in Chromium against the fake runs API. A run with STEPS recorded steps
-// replays into the page (next to the bare socket receiving the same frames, for scale), then the run goes on
-// live (LIVE); reported: replay time, redraws, script time, JS heap, and what one redraw costs with the full history.
+// `npm run bench:dashboard`: the dashboard in Chromium. First, against the real server on SQLite: a finished
+// 10^6-step run (d = 1, H = 16, T = 20, seeded through the repository) opened from its server-side history
+// (the time to the charts drawn, and the history request alone), and the scrubber dragged over a run with
+// H = T = 32 (the cost of each redraw). Then, against the fake runs API as before: a run with STEPS recorded
+// steps replayed frame by frame into the page (next to the bare socket receiving the same frames, for scale),
+// then followed live (LIVE); reported: replay time, redraws, script time, JS heap, one redraw's cost.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import helmet from '@fastify/helmet';
 import Fastify from 'fastify';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/open.js';
+import { buildApp } from '../src/http/app.js';
 import { dashboardRoutes } from '../src/http/routes/dashboard.js';
 import { launch } from '../test/helpers/browser.js';
 import { registerFakeRuns } from '../test/helpers/fake-runs.js';
-import { bareSocketMs, reachedStep, runState, selectRun } from '../test/helpers/probes.js';
+import {
+  bareSocketMs,
+  goHash,
+  openedFromHistory,
+  reachedStep,
+  runState,
+  scrubFrames,
+  selectRun,
+} from '../test/helpers/probes.js';
+import { seedRun } from '../test/helpers/seed-run.js';
 
 const N = Number(process.env.STEPS ?? 100_000);
 const T = Number(process.env.T ?? 32);
 const H = 32;
 /** The live phase: this many steps every tickMs, for ms. */
 const LIVE = { steps: 20, tickMs: 20, ms: 5000 };
+
+const load = () => `load ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const BIG = Number(process.env.BIG ?? 1_000_000);
+const OPENS = 5;
+
+{
+  const dataDir = mkdtempSync(join(tmpdir(), 'unroll-bench-dashboard-'));
+  const config = loadConfig({ UNROLL_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+  const db = await openDatabase({ dataDir });
+  const server = await buildApp(config, { db, pool: null, logger: false });
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(server.server.address() as { port: number }).port}`;
+  let t = Date.now();
+  const big = await seedRun(db, { steps: BIG, T: 20, H: 16, hiddenEvery: 1000, batch: 5000 });
+  console.log(
+    `# history: seeded a finished ${BIG}-step run (d = 1, H = 16, T = 20) in ${((Date.now() - t) / 1000).toFixed(0)} s`,
+  );
+  const scrub = await seedRun(db, { steps: 20_000, T: 32, H: 32, hiddenEvery: 10, batch: 1000 });
+  const requestMs: number[] = [];
+  for (let i = 0; i < OPENS; i++) {
+    t = performance.now();
+    await (await fetch(`${url}/v1/runs/${big}/history?points=1000&kinds=step,profile`)).json();
+    requestMs.push(performance.now() - t);
+  }
+  const b = await launch();
+  const openMs: number[] = [];
+  for (let i = 0; i < OPENS; i++) {
+    await b.page.goto(`${url}/`);
+    await b.page.waitForSelector('.run-item');
+    t = Date.now();
+    await b.page.evaluate(goHash, `run=${big}`);
+    await b.page.waitForFunction(openedFromHistory, null, { timeout: 120_000, polling: 20 });
+    openMs.push(Date.now() - t);
+  }
+  await b.page.goto(`${url}/#run=${scrub}`);
+  await b.page.waitForFunction(openedFromHistory, null, { timeout: 120_000 });
+  await b.page.evaluate(scrubFrames, 200); // the pages of snapshots come in
+  const frames = await b.page.evaluate(scrubFrames, 200);
+  await b.close();
+  await server.close();
+  await db.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  console.log(
+    `GET /history (1000 buckets + profiles) of the ${BIG}-step run: median ${median(requestMs).toFixed(0)} ms of ${OPENS} (${load()})`,
+  );
+  console.log(
+    `open the finished ${BIG}-step run in the page, charts drawn: median ${median(openMs)} ms, max ${Math.max(...openMs)} ms of ${OPENS} (${load()})`,
+  );
+  console.log(
+    `scrub H = T = 32, 200 snapshots one a frame: redraw median ${frames.median} ms, max ${frames.max} ms; longest frame ${frames.gap.toFixed(1)} ms (${load()})`,
+  );
+}
 
 const app = Fastify();
 await app.register(helmet, { global: true });
@@ -54,10 +125,12 @@ const heap = await metric('JSHeapUsedSize');
 const points = (await page.evaluate(runState)).lossPoints;
 drawMs.sort((a, b) => a - b);
 
-console.log(`# dashboard, ${N} recorded steps, T = ${T}, H = ${H}: ${(bytes / 1e6).toFixed(0)} MB of frames`);
+console.log(
+  `# replay (today's way), ${N} recorded steps, T = ${T}, H = ${H}: ${(bytes / 1e6).toFixed(0)} MB of frames`,
+);
 console.log(`bare socket, receive + JSON.parse every frame: ${(bare / 1000).toFixed(1)} s`);
 console.log(
-  `dashboard replay to step ${N - 1}: ${(replayMs / 1000).toFixed(1)} s, ${after.draws} redraws, script ${script.toFixed(1)} s`,
+  `dashboard replay to step ${N - 1}: ${(replayMs / 1000).toFixed(1)} s, ${after.draws} redraws, script ${script.toFixed(1)} s (${load()})`,
 );
 console.log(`chart points kept: ${points}; JS heap after: ${(heap / 1e6).toFixed(0)} MB`);
 console.log(

@@ -15,6 +15,7 @@ import type { Kernels } from './core/kernels.js';
 import { jsKernels } from './core/kernels-js.js';
 import { GradingRepo } from './db/grading.repo.js';
 import { GradingCourseRepo } from './db/grading-course.repo.js';
+import { HistoryRepo } from './db/history.repo.js';
 import { ModelsRepo } from './db/models.repo.js';
 import type { Db } from './db/open.js';
 import { RunsRepo } from './db/runs.repo.js';
@@ -22,6 +23,7 @@ import { CourseService } from './grading/course.js';
 import { loadServerSecret } from './grading/secret.js';
 import { GradingService } from './grading/service.js';
 import { createMetrics, type Metrics, registerRunMetrics, registerSequenceMetrics } from './metrics.js';
+import { HistoryService } from './training/history/service.js';
 import { RunManager } from './training/manager.js';
 import type { RunPool } from './training/protocol.js';
 import { createRunSeams } from './training/seams.js';
@@ -153,6 +155,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
         hiddenEvery: config.UNROLL_RUN_HIDDEN_EVERY,
       },
     },
+    new HistoryService(new HistoryRepo(db)),
     deps.log,
   );
   registerRunMetrics(metrics.registry, async () => ({

@@ -8,6 +8,10 @@ import { formatPercent, formatPow10, formatStep, formatValue } from './format.js
 export const CHART_HEIGHT = 220;
 /** One colour per series, distinguishable by people with the common colour-vision deficiencies (Okabe–Ito). */
 export const PALETTE = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000'];
+/** A run's colour in a comparison, by its place in the selection: all eight Okabe–Ito colours. */
+export const RUN_COLOURS = [...PALETTE, '#f0e442'];
+/** Runs one comparison may hold: one colour each. */
+export const MAX_COMPARED = RUN_COLOURS.length;
 
 /**
  * @typedef {object} LiveChart
@@ -24,7 +28,7 @@ function themed(/** @type {uPlot.Axis[]} */ axes) {
 }
 
 /** @param {HTMLElement} el @param {uPlot.Options['series']} series @param {Partial<uPlot.Options>} extra @returns {LiveChart} */
-function liveChart(el, series, extra) {
+export function liveChart(el, series, extra) {
   let zoomed = false;
   const width = () => Math.max(200, el.clientWidth);
   /** @type {uPlot.Options} */
@@ -60,13 +64,13 @@ function liveChart(el, series, extra) {
 }
 
 /** @param {number} v */
-function decadeLabel(v) {
+export function decadeLabel(v) {
   const e = Math.log10(v);
   return Math.abs(e - Math.round(e)) < 1e-9 ? formatPow10(e) : '';
 }
 
 const stepTicks = (/** @type {uPlot} */ _u, /** @type {number[]} */ splits) => splits.map(formatStep);
-const stepAxis = { label: 'training step', values: stepTicks };
+export const stepAxis = { label: 'training step', values: stepTicks };
 
 /** Loss (nats, left axis) and accuracy (%, right axis) against step. @param {HTMLElement} el */
 export function lossChart(el) {

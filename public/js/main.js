@@ -1,6 +1,8 @@
 // The dashboard's entry point: loads the tasks and stored models into the form, keeps the run list fresh,
 // starts and cancels runs, and hands the selected run (kept in the URL as #run=<id>) to the RunPanel.
 import { ApiError, api, getToken, setToken } from './api.js';
+import { MAX_COMPARED, RUN_COLOURS } from './charts.js';
+import { CompareView, comparedIds } from './compare.js';
 import { fieldOf, runBody } from './runform.js';
 import { runItem } from './runlist.js';
 import { RunPanel } from './runpanel.js';
@@ -15,6 +17,7 @@ const form = /** @type {HTMLFormElement} */ ($('run-form'));
 
 /** @type {import('./runform.js').TaskInfo[]} */
 let tasks = [];
+const compare = new CompareView();
 const panel = new RunPanel({ onEnded: () => void refreshRuns(), onReconnecting: (id) => void stillThere(id) });
 
 /** While the socket reconnects: a run that is gone (deleted) is let go rather than retried forever. @param {string} id */
@@ -123,16 +126,36 @@ async function submit(/** @type {SubmitEvent} */ ev) {
 async function refreshRuns() {
   try {
     const { runs, total } = await api('GET', `/v1/runs?limit=${RUNS_SHOWN}`);
-    $('runs').replaceChildren(...runs.map((/** @type {any} */ r) => runItem(r, panel.id)));
+    for (const r of runs) if (r.id === panel.id) panel.update(r);
+    const live = panel.live();
+    const picked = comparedIds(location.hash);
+    const full = picked.length >= MAX_COMPARED;
+    $('runs').replaceChildren(
+      ...runs.map((/** @type {any} */ r) => {
+        const i = picked.indexOf(r.id);
+        return runItem(r, panel.id, live, i >= 0 ? RUN_COLOURS[i] : null, full);
+      }),
+    );
     $('runs-count').textContent = total ? `(${total})` : '';
     $('runs-empty').hidden = runs.length > 0;
-    for (const r of runs) if (r.id === panel.id) panel.update(r);
   } catch (err) {
     report(err);
   }
 }
 
 async function selectFromHash() {
+  const picked = comparedIds(location.hash);
+  if (picked.length) {
+    panel.hide();
+    $('run-empty').hidden = true;
+    try {
+      await compare.show(picked);
+    } catch (err) {
+      report(err);
+    }
+    return;
+  }
+  compare.hide();
   const id = new URLSearchParams(location.hash.slice(1)).get('run');
   $('run-empty').hidden = Boolean(id);
   if (!id) return panel.hide();
@@ -164,6 +187,32 @@ $('token-dialog').addEventListener('close', () => {
   if (dialog.returnValue !== 'save') return;
   setToken(String(new FormData(/** @type {HTMLFormElement} */ ($('token-form'))).get('token') ?? ''));
   void boot();
+});
+// ticking a run adds it to the comparison in the address, in the order ticked (its colour follows its place)
+$('runs').addEventListener('change', (ev) => {
+  const box = ev.target;
+  if (!(box instanceof HTMLInputElement) || !box.classList.contains('pick')) return;
+  const id = String(box.dataset.id);
+  const picked = comparedIds(location.hash).filter((x) => x !== id);
+  if (box.checked) picked.push(id);
+  location.hash = picked.length ? `compare=${picked.slice(0, MAX_COMPARED).join(',')}` : '';
+  void refreshRuns();
+});
+// every chart saves as PNG: uPlot's canvas (series and axes), or the heatmap's own
+document.addEventListener('click', (ev) => {
+  const button = ev.target instanceof Element ? ev.target.closest('button.png') : null;
+  if (!(button instanceof HTMLButtonElement)) return;
+  const host = document.getElementById(String(button.dataset.png));
+  const canvas = host instanceof HTMLCanvasElement ? host : host?.querySelector('canvas');
+  if (!canvas) return;
+  canvas.toBlob((blob) => {
+    if (!blob) return;
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `unroll-${button.dataset.png}.png`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  }, 'image/png');
 });
 form.addEventListener('change', taskChanged);
 form.addEventListener('submit', submit);

@@ -2,7 +2,7 @@
 // form tinted, every redraw, with the gradient reaching it at the latest step (the heatmap's colours).
 import { css, lutIndex, viridis } from './colormap.js';
 import { formatValue } from './format.js';
-import { folded, legend, toDom, unrolled } from './network.js';
+import { folded, legend, toDom, unrolled, windowFor } from './network.js';
 
 /** viridis entries below this are dark enough to need a light label on top. */
 const DARK_BELOW = 150;
@@ -16,7 +16,9 @@ export class NetView {
 
   /** @param {import('./network.js').NetShape} shape */
   render(shape) {
-    const key = JSON.stringify(shape);
+    // fewer steps on a narrow card, so that the labels stay readable (the width the card gives the drawing)
+    const win = windowFor(shape.T, this.host.clientWidth || Number.POSITIVE_INFINITY);
+    const key = JSON.stringify([shape, win]);
     if (key === this.key) return;
     this.key = key;
     const lines = legend(shape).map((text) => {
@@ -26,7 +28,7 @@ export class NetView {
     });
     const pics = document.createElement('div');
     pics.className = 'net-pics';
-    pics.append(toDom(folded('fold'), document), toDom(unrolled(shape, 'unroll').tree, document));
+    pics.append(toDom(folded('fold'), document), toDom(unrolled(shape, 'unroll', win).tree, document));
     this.host.replaceChildren(pics, ...lines);
   }
 

@@ -23,10 +23,36 @@ const ROW = { y: 40, h: 140, x: 240 };
 const HEIGHT = 280;
 const LEFT = 100;
 
-/** The steps drawn, in order, with null for the ellipsis. @param {number} T */
-export function shownSteps(T) {
-  if (T <= HEAD + TAIL + 1) return Array.from({ length: T }, (_, t) => t);
-  return [...Array.from({ length: HEAD }, (_, t) => t), null, ...Array.from({ length: TAIL }, (_, k) => T - TAIL + k)];
+/**
+ * The windows of steps tried, widest first, when the drawing must fit a narrow card: below MIN_SCALE the
+ * labels would be too small to read (at 390 px the full window is drawn at less than half size).
+ */
+const WINDOWS = [
+  { head: HEAD, tail: TAIL },
+  { head: 2, tail: 1 },
+  { head: 1, tail: 1 },
+];
+export const MIN_SCALE = 0.8;
+
+/**
+ * The steps drawn, in order, with null for the ellipsis.
+ * @param {number} T @param {{head: number, tail: number}} [win]
+ */
+export function shownSteps(T, win = WINDOWS[0]) {
+  const { head, tail } = win;
+  if (T <= head + tail + 1) return Array.from({ length: T }, (_, t) => t);
+  return [...Array.from({ length: head }, (_, t) => t), null, ...Array.from({ length: tail }, (_, k) => T - tail + k)];
+}
+
+/** The drawing's width in its own units for n columns. @param {number} n */
+const widthFor = (n) => LEFT + (n + 0.6) * COL;
+
+/**
+ * The widest window whose drawing fits `px` pixels at MIN_SCALE or more (the narrowest when none does).
+ * @param {number} T @param {number} px the width the drawing has on the page
+ */
+export function windowFor(T, px) {
+  return WINDOWS.find((w) => px >= widthFor(shownSteps(T, w).length) * MIN_SCALE) ?? WINDOWS[WINDOWS.length - 1];
 }
 
 /** @param {string} tag @param {Record<string, string | number>} [attrs] @param {SvgNode[] | string} [content] @returns {SvgNode} */
@@ -70,13 +96,14 @@ function node(kind, cx, cy, name, index, attrs = {}) {
 /**
  * The unrolled network: one column per shown step.
  * @param {NetShape} shape @param {string} [idPrefix] keeps marker ids unique on a page with several drawings
+ * @param {{head: number, tail: number}} [win] the steps drawn before and after the ellipsis (windowFor)
  */
-export function unrolled(shape, idPrefix = 'net') {
+export function unrolled(shape, idPrefix = 'net', win = WINDOWS[0]) {
   const marker = `${idPrefix}-arrow`;
-  const steps = shownSteps(shape.T);
+  const steps = shownSteps(shape.T, win);
   const last = shape.T - 1;
   const perStep = shape.readout === 'all';
-  const width = LEFT + (steps.length + 0.6) * COL;
+  const width = widthFor(steps.length);
   /** @type {SvgNode[]} */
   const parts = [defs(marker)];
   const cx = (/** @type {number} */ i) => LEFT + (i + 0.5) * COL;

@@ -29,6 +29,38 @@ export class RunData {
     this.reason = null;
     this.lastStep = -1;
     this.frames = 0;
+    /** Steps the charts cover: a history bucket counts its steps, a live frame one. */
+    this.covered = 0;
+    /** The snapshot interval and the last snapshot's step, once the history has said. */
+    /** @type {number | null} */ this.hiddenEvery = null;
+    /** @type {number | null} */ this.lastHidden = null;
+  }
+
+  /**
+   * A bucket of the server's history: its first step, how many steps it holds, the mean loss and accuracy,
+   * and the max ‖dL/dθ‖ of each weight.
+   * @param {number} step @param {number} count @param {number | null} loss @param {number | null} accuracy
+   * @param {string[]} keys @param {(number | null)[]} grads
+   */
+  bucket(step, count, loss, accuracy, keys, grads) {
+    if (!this.metrics.push(step, [loss, accuracy])) return;
+    this.covered += count;
+    if (!this.grads) {
+      this.gradKeys = keys;
+      this.grads = new History({ width: keys.length, reduce: 'max', ...SERIES_SIZE });
+    }
+    this.grads.push(
+      step,
+      grads.map((g) => (g !== null && g > 0 ? g : null)),
+    );
+  }
+
+  /** A sampled dL/dh_t profile of the history. @param {number} step @param {number[]} dhNorm */
+  profile(step, dhNorm) {
+    if (!dhNorm.length) return;
+    if (!this.dh || this.dh.width !== dhNorm.length)
+      this.dh = new History({ width: dhNorm.length, reduce: 'mean', ...PROFILE_SIZE });
+    this.dh.push(step, dhNorm);
   }
 
   /** T, from the profiles or the hidden snapshot, once a frame has said. */
@@ -61,6 +93,7 @@ export class RunData {
   step(f) {
     if (!this.metrics.push(f.step, [f.loss, f.accuracy])) return false;
     this.lastStep = f.step;
+    this.covered++;
     if (f.gradNorm) {
       if (!this.grads) {
         const keys = Object.keys(f.gradNorm);

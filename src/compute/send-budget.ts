@@ -16,6 +16,7 @@ interface Pending {
   socket: Socket;
   unsent: number;
   since: number;
+  onStall: () => void;
 }
 
 /** Bytes a socket still has to hand to the kernel: its stream buffer and libuv's write queue. */
@@ -84,9 +85,9 @@ export class SendBudget {
 
   /** Watches a connection with unsent bytes until `done`; without progress for the timeout it is destroyed. */
   watch(socket: Socket, onStall: () => void): () => void {
-    const p: Pending = { socket, unsent: unsentBytes(socket), since: Date.now() };
+    const p: Pending = { socket, unsent: unsentBytes(socket), since: Date.now(), onStall };
     this.pending.add(p);
-    this.timer ??= setInterval(() => this.sweep(onStall), Math.min(SWEEP_MS, this.timeoutMs)).unref();
+    this.timer ??= setInterval(() => this.sweep(), Math.min(SWEEP_MS, this.timeoutMs)).unref();
     return () => {
       this.pending.delete(p);
       if (this.pending.size === 0 && this.timer) {
@@ -96,7 +97,7 @@ export class SendBudget {
     };
   }
 
-  private sweep(onStall: () => void): void {
+  private sweep(): void {
     const now = Date.now();
     for (const p of this.pending) {
       const unsent = unsentBytes(p.socket);
@@ -105,7 +106,7 @@ export class SendBudget {
         p.since = now;
       } else if (now - p.since >= this.timeoutMs) {
         this.pending.delete(p);
-        onStall();
+        p.onStall();
         p.socket.destroy();
       }
     }

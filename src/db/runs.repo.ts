@@ -2,6 +2,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { ElmanConfig, Params } from '../core/model.js';
 import type { Run, RunSpec, RunStatus } from '../schemas/runs.js';
+import { type RollupRow, upsertRollups } from './history.repo.js';
 import { packParams, unpackParams } from './models.repo.js';
 import type { Db } from './open.js';
 import type { Schema } from './schema.js';
@@ -244,16 +245,18 @@ export class RunsRepo {
   }
 
   /**
-   * Appends events, and the run's progress or its end, in one transaction (a batch from a worker costs one
-   * commit; a final row and its status event are seen together or not at all). A step's `step` or `hidden`
-   * event that is in the log already is skipped (a resumed run recomputes the steps after its checkpoint),
-   * and an end for a run that is final already writes nothing: returns the events written.
+   * Appends events, the rollups they complete, and the run's progress or its end, in one transaction (a
+   * batch from a worker costs one commit; a final row and its status event are seen together or not at all;
+   * the rollups never disagree with the log). A step's `step` or `hidden` event that is in the log already
+   * is skipped (a resumed run recomputes the steps after its checkpoint; their rollups are the same values
+   * again, upserted), and an end for a run that is final already writes nothing: returns the events written.
    */
   async record(
     id: string,
     events: StoredEvent[],
     progress?: { step: number; loss: number; accuracy: number },
     end?: RunEnd,
+    rollups: readonly RollupRow[] = [],
   ): Promise<StoredEvent[]> {
     return this.db.transaction().execute(async (trx) => {
       if (end) {
@@ -280,6 +283,7 @@ export class RunsRepo {
         for (const r of rows) written.add(Number(r.seq));
       }
       const stored = events.filter((e) => written.has(e.seq));
+      await upsertRollups(trx, id, rollups);
       // progress moves with the log: a recomputed step that was skipped does not move it back
       if (progress && stored.some((e) => e.kind === 'step' && e.step === progress.step - 1))
         await trx

@@ -73,6 +73,14 @@ export interface RunEventsTable {
   frame: string;
 }
 
+/** Rollups of a run's step series (training/history): bucket `bucket` of level `level`, its stats as float64. */
+export interface RunRollupsTable {
+  run_id: string;
+  level: number;
+  bucket: number;
+  stats: Uint8Array;
+}
+
 /** Server-wide secrets by name (the grading secret that keys student tokens). */
 export interface SecretsTable {
   name: string;
@@ -86,6 +94,7 @@ export interface Schema {
   runs: RunsTable;
   run_events: RunEventsTable;
   run_checkpoints: RunCheckpointsTable;
+  run_rollups: RunRollupsTable;
   secrets: SecretsTable;
   roster: RosterTable;
   regrades: RegradesTable;

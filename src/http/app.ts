@@ -21,6 +21,7 @@ import { computeRoutes } from './routes/compute.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { gradingRoutes } from './routes/grading.js';
 import { gradingCourseRoutes } from './routes/grading-course.js';
+import { historyRoutes } from './routes/history.js';
 import { modelRoutes } from './routes/models.js';
 import { opsRoutes } from './routes/ops.js';
 import { runRoutes } from './routes/runs.js';
@@ -109,6 +110,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(traceRoutes, { services });
   await app.register(streamRoutes, { services });
   await app.register(runRoutes, { services });
+  await app.register(historyRoutes, { services });
   if (config.UNROLL_DASHBOARD) await app.register(dashboardRoutes);
   return app;
 }

@@ -4,6 +4,7 @@
 // which is what makes replay-then-follow gapless now that a commit is asynchronous.
 import type { RunEnd, RunsRepo, StoredEvent } from '../db/runs.repo.js';
 import type { RunStatus, StatusFrame } from '../schemas/runs.js';
+import type { RollupWriter } from './history/rollups.js';
 import type { RunEvents } from './hub.js';
 import type { Evaluation, EventOut } from './loop.js';
 
@@ -25,6 +26,8 @@ export class RunLog {
   constructor(
     private readonly repo: RunsRepo,
     private readonly events: RunEvents,
+    /** Keeps the rollups of the step series (the fast history) with the log. */
+    private readonly rollups?: RollupWriter,
   ) {}
 
   status(id: string, frame: StatusFrame): Promise<void> {
@@ -58,6 +61,7 @@ export class RunLog {
       // nothing more comes from this process for the run, recorded or not: followers are not left waiting
       this.events.end(id);
       this.lastSeqs.delete(id);
+      this.rollups?.forget(id);
     }
   }
 
@@ -96,10 +100,13 @@ export class RunLog {
     const numbered = events.map((e) => ({ ...e, seq: ++seq }));
     let stored: StoredEvent[];
     try {
-      stored = await this.repo.record(id, numbered, progress, end);
+      // appends to a run are chained: the writer sees its batches one at a time, in order
+      const rollups = this.rollups ? await this.rollups.rows(id, numbered) : [];
+      stored = await this.repo.record(id, numbered, progress, end, rollups);
     } catch (err) {
-      // not committed: the next append asks the log where it stands
+      // not committed: the next append asks the log where it stands, and the rollups are rebuilt from it
       this.lastSeqs.delete(id);
+      this.rollups?.forget(id);
       throw err;
     }
     // shared: a status written here (queued, say) is followed by events another process writes

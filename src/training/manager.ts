@@ -4,12 +4,16 @@
 // waits for that ack), checkpoints them, stores the trained weights as a model, and settles every run
 // exactly once. Cancels reach the process that trains the run (RunCancels).
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ElmanConfig, Params } from '../core/model.js';
 import type { RunsRepo, StoredCheckpoint, StoredEvent } from '../db/runs.repo.js';
 import { AppError } from '../errors.js';
+import type { RunHistory } from '../schemas/history.js';
 import { type CreateRunBody, FINAL_STATUSES, type Run, type RunStatus } from '../schemas/runs.js';
 import type { RunCancels } from './cancels.js';
+import type { ExportFormat } from './history/export.js';
+import type { HistoryRequest, HistoryService } from './history/service.js';
 import type { RunEvents, RunListener } from './hub.js';
 import { type Outcome, RunLog } from './log.js';
 import { CONTROL, type RunHandle, type RunPool, type WorkerMessage } from './protocol.js';
@@ -80,9 +84,11 @@ export class RunManager {
     private readonly runEvents: RunEvents,
     private readonly cancels: RunCancels,
     private readonly opts: RunManagerOptions,
+    /** A run's downsampled history, its snapshots and its export; the rollups it reads are kept by the log. */
+    private readonly histories: HistoryService,
     private readonly logger?: FastifyBaseLogger,
   ) {
-    this.log = new RunLog(repo, runEvents);
+    this.log = new RunLog(repo, runEvents, histories.writer);
     cancels.onRequest((id) => {
       const a = this.active.get(id);
       if (a) this.stop(a, { status: 'cancelled', reason: 'cancelled by a client' });
@@ -196,6 +202,18 @@ export class RunManager {
 
   events(id: string, afterSeq: number, sinceStep: number, limit: number): Promise<StoredEvent[]> {
     return this.repo.events(id, afterSeq, sinceStep, limit);
+  }
+
+  /** GET /v1/runs/:id/history: the series downsampled, single steps, snapshots. */
+  async history(id: string, q: HistoryRequest): Promise<RunHistory> {
+    await this.get(id);
+    return this.histories.history(id, (await this.repo.spec(id))!, q);
+  }
+
+  /** GET /v1/runs/:id/export: every step, streamed. */
+  async export(id: string, format: ExportFormat): Promise<Readable> {
+    await this.get(id);
+    return this.histories.export(id, format);
   }
 
   /**

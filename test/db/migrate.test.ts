@@ -1,6 +1,7 @@
 // One set of migrations: several processes starting together on one fresh PostgreSQL database all come up
 // on the same schema (an advisory lock makes them take turns), and a SQLite file from before Kysely is
 // used as it is, its grading secret included.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ const up = await pgReachable();
 if (!up) console.warn(`note: PostgreSQL is not reachable at ${PG_ADMIN_URL}: the concurrent migration test is skipped`);
 
 describe.skipIf(!up)(`migrations on PostgreSQL${up ? '' : ` (skipped: not reachable at ${PG_ADMIN_URL})`}`, () => {
-  it('eight processes migrating one fresh database at once: each comes up, the schema is made once', async () => {
+  it('eight stores (a connection pool each) migrating one fresh database at once: each comes up, the schema is made once', async () => {
     const fresh = await freshDatabase('store');
     try {
       // eight stores, each with its own connection pool, as eight processes would have
@@ -50,6 +51,40 @@ describe.skipIf(!up)(`migrations on PostgreSQL${up ? '' : ` (skipped: not reacha
       await fresh.drop();
     }
   });
+});
+
+/** Starts `n` processes that each open (and so migrate) the database at `url`, all at once; their exit codes. */
+async function migrateInProcesses(url: string, n: number): Promise<(number | null)[]> {
+  const script = `const { openDatabase } = await import('./src/db/open.ts');
+    const db = await openDatabase({ url: process.env.URL, dataDir: ':memory:' });
+    await db.close();`;
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<number | null>((resolve) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+            env: { ...process.env, URL: url },
+            stdio: ['ignore', 'ignore', 'inherit'],
+          });
+          child.once('exit', resolve);
+        }),
+    ),
+  );
+}
+
+describe.skipIf(!up)(`migrations by separate processes${up ? '' : ' (skipped: PostgreSQL not reachable)'}`, () => {
+  it('four processes started together on one fresh database all come up; the schema is made once', async () => {
+    const fresh = await freshDatabase('store');
+    try {
+      expect(await migrateInProcesses(fresh.url, 4)).toEqual([0, 0, 0, 0]);
+      const db = await openDatabase({ url: fresh.url, dataDir: ':memory:' });
+      expect(await applied(db)).toEqual(MIGRATIONS.map((m) => m.name));
+      await db.close();
+    } finally {
+      await fresh.drop();
+    }
+  }, 60_000);
 });
 
 describe('migrations on SQLite', () => {

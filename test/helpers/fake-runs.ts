@@ -179,6 +179,12 @@ export async function registerFakeRuns(app: FastifyInstance, defaults: FakeRunOp
     return RunCreated.parse({ id: run.id, status: 'queued' });
   });
   app.get<{ Params: { id: string } }>('/v1/runs/:id', async (req) => fake.view(find(req.params.id)));
+  // a history with nothing in it: the page replays the whole log from its socket (the way it opens a run
+  // without the history route, and how `bench:dashboard` measures that)
+  app.get<{ Params: { id: string } }>('/v1/runs/:id/history', async (req) => {
+    find(req.params.id);
+    return { id: req.params.id, from: 0, to: -1, recorded: null, settings: {} };
+  });
   app.post<{ Params: { id: string } }>('/v1/runs/:id/cancel', async (req) => {
     const run = find(req.params.id);
     run.status = 'cancelled';

@@ -112,3 +112,87 @@ export function storedToken() {
 export function forgetToken() {
   localStorage.clear();
 }
+
+/** The run opened from its history with the charts and the dL/dh_t heatmap drawn. */
+export function openedFromHistory() {
+  return (
+    document.getElementById('run')?.dataset.opened === 'history' &&
+    Number(document.getElementById('plot-loss')?.dataset.points) > 0 &&
+    Number(document.getElementById('heat-dh')?.dataset.cells) > 0
+  );
+}
+
+/** @param {number} step the profile chart's first run is drawn at this step */
+export function profileAt(step) {
+  return JSON.parse(document.getElementById('fig-cmp-profile')?.dataset.profile ?? '[]')[0]?.step === step;
+}
+
+/** The background colours of the elements a selector matches, in order. @param {string} selector */
+export function colours(selector) {
+  return [...document.querySelectorAll(selector)].map((e) => getComputedStyle(e).backgroundColor);
+}
+
+/** @param {string} hash */
+export function goHash(hash) {
+  location.hash = hash;
+}
+
+/** The selected run's data attributes. */
+export function runDataset() {
+  return { .../** @type {HTMLElement} */ (document.getElementById('run')).dataset };
+}
+
+/**
+ * Drags the scrubber through `n` snapshots from the first, one per animation frame, and reports how long
+ * each redraw took (the panel's own measure) and the longest gap between frames.
+ * @param {number} n
+ */
+export async function scrubFrames(n) {
+  const slider = /** @type {HTMLInputElement} */ (document.getElementById('scrub'));
+  const run = /** @type {HTMLElement} */ (document.getElementById('run'));
+  const frame = () => new Promise((r) => requestAnimationFrame(r));
+  /** @type {number[]} */
+  const draws = [];
+  let gap = 0;
+  await frame();
+  let last = performance.now();
+  for (let i = 0; i < n; i++) {
+    slider.value = String(i);
+    slider.dispatchEvent(new Event('input'));
+    await frame();
+    await frame();
+    const now = performance.now();
+    gap = Math.max(gap, (now - last) / 2);
+    last = now;
+    draws.push(Number(run.dataset.drawMs));
+  }
+  draws.sort((a, b) => a - b);
+  return { median: draws[draws.length >> 1], max: draws[draws.length - 1], gap };
+}
+
+/** The run list's progress for a run and the run panel's, read in one go. @param {string} id */
+export function progressPair(id) {
+  const item = document.querySelector(`#runs .run-item[data-id="${id}"]`);
+  const panelBar = /** @type {HTMLProgressElement} */ (document.getElementById('run-progress'));
+  const listBar = /** @type {HTMLProgressElement | null | undefined} */ (item?.querySelector('progress'));
+  return {
+    panel: { text: document.getElementById('run-step')?.textContent, value: panelBar.value },
+    list: { text: `step ${item?.querySelector('.step')?.textContent}`, value: listBar?.value },
+    name: item?.querySelector('.name')?.textContent,
+  };
+}
+
+/** The smallest label sizes of the unrolled drawing as drawn: CSS font size times the drawing's scale. */
+export function labelSizes() {
+  const svg = /** @type {SVGSVGElement} */ (document.querySelector('#net svg.unrolled'));
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  /** @param {string} sel */
+  const size = (sel) =>
+    Math.min(...[...svg.querySelectorAll(sel)].map((e) => Number.parseFloat(getComputedStyle(e).fontSize) * scale));
+  return {
+    node: size('.node.h text'),
+    weight: size('.weight'),
+    svgRight: svg.getBoundingClientRect().right,
+    viewport: document.documentElement.clientWidth,
+  };
+}

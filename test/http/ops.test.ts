@@ -45,11 +45,14 @@ describe('operations', () => {
     await app.inject({ method: 'POST', url: '/v1/forward', payload: forward });
     const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(text).toMatch(
-      /http_request_duration_seconds_count\{method="POST",route="\/v1\/forward",status_code="200"\} 1/,
+      /unroll_http_request_duration_seconds_count\{method="POST",route="\/v1\/forward",status_code="200"\} 1/,
     );
     expect(text).toMatch(/unroll_compute_seconds_count\{op="forward",where="inline"\} 1/);
     expect(text).toMatch(/unroll_pool_queue_depth 0/);
     expect(text).toMatch(/nodejs_eventloop_lag_seconds/);
+    // prom-client's gauges named like counters are served under names promtool accepts
+    expect(text).toMatch(/^nodejs_active_handles_all \d+$/m);
+    expect(text).not.toMatch(/^nodejs_active_\w+_total/m);
   });
 
   it('/openapi.json documents every /v1 route, and /docs serves the UI', async () => {
@@ -69,7 +72,7 @@ describe('operations', () => {
       expect(doc.paths, p).toHaveProperty([p]);
     }
     // tensors are documented as nested arrays of numbers, errors as problem+json
-    expect(doc.components.schemas.ForwardBody.properties.x).toMatchObject({
+    expect(doc.components.schemas.ForwardBodyInput.properties.x).toMatchObject({
       type: 'array',
       items: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
     });

@@ -4,7 +4,8 @@ import { grading } from './002-grading.js';
 import { runs } from './003-runs.js';
 import { secrets } from './004-secrets.js';
 import { course } from './005-course.js';
-import { checkpoints } from './006-checkpoints.js';
+import { history } from './006-history.js';
+import { checkpoints } from './007-checkpoints.js';
 import type { Migration } from './types.js';
 
-export const MIGRATIONS: readonly Migration[] = [models, grading, runs, secrets, course, checkpoints];
+export const MIGRATIONS: readonly Migration[] = [models, grading, runs, secrets, course, history, checkpoints];

@@ -38,10 +38,58 @@ export async function followRun(
   let buffer: StoredEvent[] = [];
 
   const deliver = (e: StoredEvent) => {
-    if (e.seq <= lastSeq || e.step <= since) return;
+    if (e.seq <= lastSeq) return;
+    // past it even when `since` filters it out: lastSeq is where the next read of the log starts
     lastSeq = e.seq;
+    if (e.step <= since) return;
     if (CONFLATED.has(e.kind)) sender.offer(e.kind, e.frame, e.bytes);
     else sender.send(e.frame, e.bytes);
+  };
+  // Live events can skip sequence numbers: a worker killed after a commit and before its fan-out took
+  // those events with it, and the worker that resumes the run recomputes them but (idempotent writes) never
+  // publishes them again. Everything before a live event is committed, so a jump past lastSeq + 1 is filled
+  // from the log first; events arriving meanwhile wait behind it, in order. (Numbers a skipped write used
+  // are holes that the read confirms at the cost of one query.)
+  let pending: StoredEvent[] | null = null;
+  const fillThenDeliver = async (first: StoredEvent[]) => {
+    pending = first;
+    while (pending.length) {
+      const next = pending[0];
+      if (next.seq > lastSeq + 1 && !closed) {
+        try {
+          for (;;) {
+            const page = await runs.events(runId, lastSeq, since, REPLAY_PAGE);
+            const missing = page.filter((e) => e.seq < next.seq);
+            for (const e of missing) deliver(e);
+            if (missing.length < REPLAY_PAGE) break;
+          }
+        } catch {
+          // the log cannot be read now: go on live; a client that needs the gap reconnects with ?since=
+        }
+      }
+      deliver(pending.shift()!);
+    }
+    pending = null;
+    if (ended) endLive();
+  };
+  // the run's end closes the socket once every live event before it is sent
+  const endLive = () => {
+    if (pending) return;
+    detach();
+    sender.close(RUN_ENDED.code, RUN_ENDED.reason);
+  };
+  const onLive = (events: readonly StoredEvent[]) => {
+    if (pending) {
+      pending.push(...events);
+      return;
+    }
+    for (let i = 0; i < events.length; i++) {
+      if (events[i].seq > lastSeq + 1) {
+        void fillThenDeliver(events.slice(i));
+        return;
+      }
+      deliver(events[i]);
+    }
   };
   // listening for the close before the subscription settles (with Redis it takes a round trip)
   let detach = () => {};
@@ -51,7 +99,7 @@ export async function followRun(
   });
   detach = await runs.follow(runId, {
     onEvents(events) {
-      if (live) for (const e of events) deliver(e);
+      if (live) onLive(events);
       else {
         buffer.push(...events);
         if (buffer.length > LIVE_BUFFER) buffer = [];
@@ -59,7 +107,7 @@ export async function followRun(
     },
     onEnd() {
       ended = true;
-      if (live) sender.close(RUN_ENDED.code, RUN_ENDED.reason);
+      if (live) endLive();
     },
   });
   if (closed) return detach();
@@ -95,13 +143,10 @@ export async function followRun(
   }
   if (closed) return;
   // caught up: what arrived meanwhile, in order, then every new event as it comes
-  for (const e of buffer) deliver(e);
-  buffer = [];
   live = true;
-  if (ended) {
-    detach();
-    sender.close(RUN_ENDED.code, RUN_ENDED.reason);
-  }
+  onLive(buffer);
+  buffer = [];
+  if (ended) endLive();
 }
 
 /** Close code and reason when the log cannot be read now (1013: try again later). */

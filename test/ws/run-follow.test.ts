@@ -120,3 +120,48 @@ describe('followRun on an asynchronous log', () => {
     );
   }, 60_000);
 });
+
+describe('followRun when a writer died between its commit and its fan-out', () => {
+  it('fills the jump in sequence numbers from the log, so a live follower still gets every step once', async () => {
+    const repo = new SlowRepo(() => 1);
+    const hub = new RunHub();
+    const runs = {
+      follow: (id: string, l: RunListener) => hub.follow(id, l),
+      events: (_id: string, a: number, since: number, limit: number) => repo.read(a, since, limit),
+      isFinal: async () => repo.final,
+    } as unknown as RunManager;
+    const ws = new FakeSocket();
+    const following = followRun(ws as unknown as WebSocket, runs, 'r', -1, 1 << 20);
+    await sleep(20); // caught up with the empty log: live from here
+    const ev = (seq: number, step: number): StoredEvent => ({
+      seq,
+      step,
+      kind: 'step',
+      frame: JSON.stringify({ event: 'step', step }),
+    });
+    // the first writer commits steps 0..5 and fans out only 0..1 before it is killed
+    const first = [0, 1, 2, 3, 4, 5].map((s) => ev(s + 1, s));
+    await repo.record('r', first);
+    hub.publish('r', first.slice(0, 2));
+    // the writer that resumes from step 3 recomputes 3..5 (skipped: in the log already, so seq 7..9 are
+    // holes) and writes 6..9 as seq 10..13, fanned out
+    const resumed = [6, 7, 8, 9].map((s, i) => ev(10 + i, s));
+    await repo.record('r', resumed);
+    hub.publish('r', resumed.slice(0, 2));
+    hub.publish('r', resumed.slice(2));
+    const end: StoredEvent = {
+      seq: 14,
+      step: 10,
+      kind: 'status',
+      frame: JSON.stringify({ event: 'status', step: 10 }),
+    };
+    await repo.record('r', [end], undefined, { status: 'succeeded', step: 10 } as RunEnd);
+    hub.publish('r', [end]);
+    hub.end('r');
+    await following;
+    for (let i = 0; i < 50 && ws.closedWith === null; i++) await sleep(5);
+    expect(ws.frames.filter((f) => f.event === 'step').map((f) => f.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(ws.frames.at(-1)).toMatchObject({ event: 'status', step: 10 });
+    expect(ws.closedWith).toBe(RUN_ENDED.code);
+  });
+});

@@ -2,7 +2,7 @@
 // queue depth, runs and stateful sequences, and Node's own (event-loop lag among them).
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { SequenceStore } from './compute/sequence-store.js';
+import type { SequenceStates } from './compute/sequence-states.js';
 
 export interface Metrics {
   registry: Registry;
@@ -74,7 +74,7 @@ export function registerRunMetrics(
 }
 
 /** How many stateful sequences this instance holds, and the bytes of their state. */
-export function registerSequenceMetrics(registry: Registry, store: SequenceStore): void {
+export function registerSequenceMetrics(registry: Registry, store: SequenceStates): void {
   new Gauge({
     name: 'unroll_sequences_live',
     help: 'Stateful sequences (sequence_id) live on this instance',

@@ -174,6 +174,19 @@ describe.skipIf(!up)('two api processes and two workers on one PostgreSQL and on
     expect(onB.body.y).toEqual(onA.body.y);
     const viaLb = await json(front, '/v1/models/cluster-sheet/forward', { x });
     expect(viaLb.body.y).toEqual(onA.body.y);
+    // another model's weights, PUT through B, are what A computes with on its next request
+    const other = await json(A.base, '/v1/models', {
+      config: { inputSize: 3, hiddenSize: 6, outputSize: 4 },
+      init: { seed: 12 },
+    });
+    const weights = (await json(A.base, `/v1/models/${other.body.id}`)).body.weights;
+    expect(weights).toBeTruthy();
+    const put = await json(B.base, `/v1/models/${made.body.id}/weights`, weights, 'PUT');
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const afterPut = await json(A.base, `/v1/models/${made.body.id}/forward`, { x });
+    const otherOnB = await json(B.base, `/v1/models/${other.body.id}/forward`, { x });
+    expect(afterPut.body.y).toEqual(otherOnB.body.y);
+    expect(afterPut.body.y).not.toEqual(onA.body.y);
   });
 
   it('5. a /v2 sequence continued alternately on A and B gives the numbers of one /v1 forward (1e-12)', async () => {
@@ -242,7 +255,8 @@ describe.skipIf(!up)('two api processes and two workers on one PostgreSQL and on
     const running = async (w: ServerProcess) =>
       /unroll_runs\{status="running"\} 1/.test(await (await fetch(`${w.base}/metrics`)).text());
     const [r1, r2] = [await running(W1), await running(W2)];
-    const victim = r1 ? W1 : r2 ? W2 : W1;
+    expect(r1 !== r2, 'exactly one worker trains the run').toBe(true);
+    const victim = r1 ? W1 : W2;
     await victim.kill();
     const run = await waitForRun(A.base, id, (r) => r.status === 'succeeded' || r.status === 'failed', 180_000);
     expect(run.status, JSON.stringify(run)).toBe('succeeded');

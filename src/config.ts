@@ -48,7 +48,12 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Request bodies above this many bytes are a 413 before they are parsed. */
   UNROLL_MAX_BODY_BYTES: int(1024).default(8 * 1024 * 1024),
-  /** Largest B·T·H·(d+H) a request may cost (multiply-adds of one forward pass); 413 above, before any work. */
+  /**
+   * Largest cost a compute request may have, in multiply-adds: B·T·H·(d+H) of one forward pass (times the
+   * passes gradcheck and the Jacobian make), plus a fixed cost per timestep, per value computed and per
+   * number of the answer (src/compute/cost.ts), so a long thin sequence counts what it really costs. 413
+   * above, before any work; requests above UNROLL_INLINE_COST by the same count run in the worker pool.
+   */
   UNROLL_MAX_COMPUTE_COST: int(1).default(1_000_000_000),
   /** Largest number of elements a response tensor (a Jacobian, say) may hold; 413 above. */
   UNROLL_MAX_OUTPUT_ELEMENTS: int(1).default(4_000_000),
@@ -68,13 +73,25 @@ export const ConfigSchema = z.object({
   /**
    * Bearer tokens (comma-separated) every route needs unless it is declared public (/health, /ready, /metrics,
    * /problems, /docs, /openapi.json, the page, /v2/health/*; the grading routes check their own tokens);
-   * ?access_token= works where headers cannot be set. Unset: open access.
+   * ?access_token= works where headers cannot be set (it is redacted from every logged or echoed URL).
+   * A /v2 sequence then belongs to the token that started it. Unset: open access.
    */
   UNROLL_API_TOKENS: list,
-  /** Allowed CORS origins (comma-separated, or * for any); unset means no CORS headers. */
+  /**
+   * Allowed CORS origins (comma-separated, or * for any); unset means no CORS headers. The same list (with
+   * the server's own origin, and clients that send no Origin) may open WebSockets; any other page's upgrade
+   * is a 403.
+   */
   UNROLL_CORS_ORIGINS: list,
   /** Live stateful sequences (/v2 sequence_id) this instance holds at once; a new one beyond is a 503. */
   UNROLL_MAX_SEQUENCES: int(1).default(1024),
+  /**
+   * Live sequences one API token may hold at once; one more is a 429 (503 on /v2) with Retry-After. With
+   * UNROLL_API_TOKENS set, a sequence belongs to the token that started it: another token's sequence_id
+   * is a different sequence. Without tokens there is no owner: any client can continue or end any
+   * sequence whose id it knows, and only UNROLL_MAX_SEQUENCES bounds them.
+   */
+  UNROLL_MAX_SEQUENCES_PER_TOKEN: int(1).default(64),
   /** A sequence not fed for this many seconds is evicted; its sequence_id is then unknown (400). */
   UNROLL_SEQUENCE_IDLE_SECONDS: z.coerce.number().positive().default(60),
   /** Bytes of hidden state (B·H float64 per sequence) all live sequences may hold together; 503 above. */
@@ -87,6 +104,19 @@ export const ConfigSchema = z.object({
   UNROLL_SUBMISSION_RATE_WINDOW_MS: int(1000).default(60_000),
   /** Largest B·T·H·(d+H) of an assignment (plus its Jacobians' recursion), so grading stays short on the event loop. */
   UNROLL_GRADING_MAX_COST: int(1).default(1_000_000),
+  /**
+   * Bytes the whole process may hold for answers clients have not read yet: HTTP bodies of 64 KiB or more
+   * still waiting for their socket, and the results of /v1/stream operations waiting for theirs. A large
+   * answer that would pass it is a 503 with Retry-After (before the work when its size is known up front);
+   * a stream operation is an `error` frame with status 503. One answer alone always fits.
+   */
+  UNROLL_SEND_BUDGET_BYTES: int(1024 * 1024).default(128 * 1024 * 1024),
+  /**
+   * A connection that has unsent bytes and takes none of them for this many milliseconds is closed (an
+   * HTTP answer, a /v1/stream socket; run followers are conflated instead), and what it held goes back to
+   * UNROLL_SEND_BUDGET_BYTES.
+   */
+  UNROLL_SEND_TIMEOUT_MS: int(100).default(30_000),
   /** Largest WebSocket message a client may send; a larger one closes the socket with 1009 (message too big). */
   UNROLL_WS_MAX_PAYLOAD: int(1024).default(8 * 1024 * 1024),
   /** Bytes a socket may hold unsent for a slow client: above it, run `step`/`hidden` frames are conflated and stream ops wait. */
@@ -102,6 +132,19 @@ export const ConfigSchema = z.object({
   UNROLL_RUNS_MAX_QUEUED: int(0).default(100),
   /** Largest `steps` a run may ask for (413 above). */
   UNROLL_RUN_MAX_STEPS: int(1).default(1_000_000),
+  /**
+   * Largest cost of a whole run, counted before it is queued: every step (forward and backward over a
+   * batch, plus a fixed cost per timestep), every hidden snapshot and the held-out evaluation (1000
+   * sequences of a task, or the inline data). 413 above, naming the parts.
+   */
+  UNROLL_RUN_MAX_COST: z.coerce.number().positive().default(1e13),
+  /**
+   * Bytes one run's event log may take (its step frames and hidden snapshots as stored JSON). A run whose
+   * log could pass it is a 413 before it is queued (the detail suggests a larger hiddenEvery or fewer
+   * steps); should a running log reach it anyway, the run stops, recorded `failed` with a reason naming
+   * this setting, and keeps the log up to the cap. Deleting a run gives its log's space back.
+   */
+  UNROLL_RUN_MAX_LOG_BYTES: int(1024 * 1024).default(1024 * 1024 * 1024),
   /** A run's default interval, in steps, between hidden-state snapshots of its probe sequence. */
   UNROLL_RUN_HIDDEN_EVERY: int(1).default(10),
   /** Steps between a run's checkpoints (weights, optimizer and generator state): a run whose process dies resumes from the last. */

@@ -1,11 +1,13 @@
-// The process: loadConfig → openDatabase → worker pool → buildApp → listen, and a graceful shutdown
-// that lets in-flight requests finish before the pool and the database close. A bad setting, or a
+// The process: loadConfig → openDatabase → kernels → worker pool → buildApp (whose services
+// createServices in src/services.ts builds) → listen, and a graceful shutdown that lets in-flight
+// requests finish before the pool and the database close. A bad setting, or a
 // database that cannot be reached at start-up, is one log line naming the setting, then exit 1.
 import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
 import { type Config, loadConfig } from './config.js';
 import { type Db, openDatabase } from './db/open.js';
 import { buildApp } from './http/app.js';
+import { shutdown } from './http/shutdown.js';
 import { loadKernels } from './kernels.js';
 import { createComputePool } from './workers/pool.js';
 
@@ -44,13 +46,11 @@ if (loaded.fallback) app.log.warn({ reason: loaded.fallback }, 'using the portab
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error');
   else app.log.info({ signal }, 'shutting down');
-  // app.close() waits for in-flight requests; a keep-alive socket that goes idle after its last response
-  // would then hold it open until the keep-alive timeout, so idle sockets are swept while closing
-  const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
-  await app.close();
-  clearInterval(sweep);
-  await pool.close();
-  await db.close();
+  // sockets (1001), runs, in-flight requests, each with a grace; the pool and the database always last
+  await shutdown(app, async () => {
+    await pool.close();
+    await db.close();
+  });
 });
 
 await app.listen({ host: config.HOST, port: config.PORT });

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { InferenceService } from './compute/inference.js';
 import { ModelService } from './compute/models.js';
 import { Readiness } from './compute/readiness.js';
+import { SendBudget } from './compute/send-budget.js';
 import { RedisSequenceStore } from './compute/sequence-redis.js';
 import type { SequenceStates } from './compute/sequence-states.js';
 import { SequenceStore } from './compute/sequence-store.js';
@@ -16,9 +17,11 @@ import type { Config } from './config.js';
 import type { Kernels } from './core/kernels.js';
 import { jsKernels } from './core/kernels-js.js';
 import { GradingRepo } from './db/grading.repo.js';
+import { GradingCourseRepo } from './db/grading-course.repo.js';
 import { ModelsRepo } from './db/models.repo.js';
 import type { Db } from './db/open.js';
 import { RunsRepo } from './db/runs.repo.js';
+import { CourseService } from './grading/course.js';
 import { loadServerSecret } from './grading/secret.js';
 import { GradingService } from './grading/service.js';
 import { createMetrics, type Metrics, registerRunMetrics, registerSequenceMetrics } from './metrics.js';
@@ -42,11 +45,15 @@ export interface ServiceDeps {
   log?: FastifyBaseLogger;
   /** The version /v2 reports. */
   version: string;
+  /** The clock grading's course rules read (due dates, release); tests pass a fake one. */
+  now?: () => Date;
 }
 
 export interface Services {
   config: Config;
   metrics: Metrics;
+  /** Bytes held for answers clients have not read yet, across every connection (UNROLL_SEND_BUDGET_BYTES). */
+  sendBudget: SendBudget;
   /** Whether the process can serve: GET /ready and GET /v2/health/ready. */
   readiness: Readiness;
   compute: ComputeService;
@@ -56,6 +63,8 @@ export interface Services {
   /** The Open Inference Protocol v2 on stored models. */
   inference: InferenceService;
   grading: GradingService;
+  /** Rules, rosters and regrades of grading's assignments. */
+  course: CourseService;
   /** Training runs: the queue, the run pool, the event logs and their followers. */
   runs: RunManager;
   /** Name of the kernel backend the inline path uses. */
@@ -77,6 +86,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     shared: config.UNROLL_REDIS_URL ? { name: 'Redis (UNROLL_REDIS_URL)', ping: seams.ready } : undefined,
   });
 
+  const sendBudget = new SendBudget(config.UNROLL_SEND_BUDGET_BYTES, config.UNROLL_SEND_TIMEOUT_MS);
   const compute = new ComputeService(
     {
       maxCost: config.UNROLL_MAX_COMPUTE_COST,
@@ -86,6 +96,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     pool,
     kernels,
     metrics.observeCompute,
+    sendBudget,
   );
   const modelsRepo = new ModelsRepo(db);
   const models = new ModelService(modelsRepo, config.UNROLL_MAX_PARAMS);
@@ -94,6 +105,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     maxSequences: config.UNROLL_MAX_SEQUENCES,
     idleMs: config.UNROLL_SEQUENCE_IDLE_SECONDS * 1000,
     maxBytes: config.UNROLL_SEQUENCE_MAX_BYTES,
+    maxPerOwner: config.UNROLL_MAX_SEQUENCES_PER_TOKEN,
   };
   // sequences live in this process, or in Redis so that any process can continue one (UNROLL_REDIS_URL)
   const store: SequenceStates = seams.redis
@@ -104,8 +116,10 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
   const sequences = new SequenceService(store, compute);
   const inference = new InferenceService({ models, sequences, readiness, version: deps.version });
 
+  const courseRepo = new GradingCourseRepo(db);
   const grading = new GradingService(
     new GradingRepo(db),
+    courseRepo,
     await loadServerSecret(db),
     {
       maxCost: config.UNROLL_GRADING_MAX_COST,
@@ -113,7 +127,9 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       instructorTokens: config.UNROLL_INSTRUCTOR_TOKENS,
     },
     metrics.registry,
+    deps.now,
   );
+  const course = new CourseService(grading, courseRepo);
 
   const runs = new RunManager(
     new RunsRepo(db),
@@ -139,6 +155,8 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       limits: {
         maxSteps: config.UNROLL_RUN_MAX_STEPS,
         maxCost: config.UNROLL_MAX_COMPUTE_COST,
+        maxRunCost: config.UNROLL_RUN_MAX_COST,
+        maxLogBytes: config.UNROLL_RUN_MAX_LOG_BYTES,
         maxParams: config.UNROLL_MAX_PARAMS,
         maxOutputElements: config.UNROLL_MAX_OUTPUT_ELEMENTS,
         hiddenEvery: config.UNROLL_RUN_HIDDEN_EVERY,
@@ -158,12 +176,14 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
   return {
     config,
     metrics,
+    sendBudget,
     readiness,
     compute,
     models,
     sequences,
     inference,
     grading,
+    course,
     runs,
     kernelsName: kernels.name,
     redis: seams.redis,

@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { documentedGraph, folderGraph } from '../scripts/architecture-graph.js';
 
 const root = join(import.meta.dirname, '..');
 const pages = [
@@ -23,5 +24,11 @@ describe.each(pages)('%s', (page) => {
     const targets = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]).filter((t) => !/^[a-z]+:|^#/.test(t));
     for (const t of targets)
       expect(existsSync(join(root, dirname(page), t.split('#')[0])), `${page} → ${t}`).toBe(true);
+  });
+});
+
+describe('docs/architecture.md', () => {
+  it('shows the folder graph dependency-cruiser reports today (run npm run docs:graph)', () => {
+    expect(documentedGraph() === folderGraph(), 'the folder graph drifted: npm run docs:graph').toBe(true);
   });
 });

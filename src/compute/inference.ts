@@ -83,12 +83,13 @@ export class InferenceService {
     version: string | undefined,
     req: InferRequest,
     signal?: AbortSignal,
+    owner?: string,
   ): Promise<InferResponse> {
     const m = await this.model(name, version);
     const issues: Issue[] = [];
     const x = inputX(m, req, issues);
     const outputs = outputNames(req, issues);
-    const sequence = sequenceOf(req, issues);
+    const sequence = sequenceOf(req, issues, owner);
     if (issues.length || !x) throw new RequestValidationError(issues);
     const extra = outputs.includes('h') ? (['h'] as const) : [];
     const out = await this.deps.sequences.forward(m, { data: x.data, shape: [...x.shape] }, extra, sequence, signal);
@@ -145,7 +146,7 @@ function outputNames(req: InferRequest, issues: Issue[]): OutputName[] {
 }
 
 /** Triton's sequence parameters: a sequence_id of 0 or "" means no sequence, and start/end need one. */
-function sequenceOf(req: InferRequest, issues: Issue[]): SequenceFlags | null {
+function sequenceOf(req: InferRequest, issues: Issue[], owner?: string): SequenceFlags | null {
   const p = req.parameters ?? {};
   const id = p.sequence_id;
   const start = p.sequence_start === true;
@@ -158,7 +159,7 @@ function sequenceOf(req: InferRequest, issues: Issue[]): SequenceFlags | null {
       });
     return null;
   }
-  return { id: String(id), start, end };
+  return { id: String(id), start, end, ...(owner === undefined ? {} : { owner }) };
 }
 
 /** One output, flat and row-major; FP32 outputs are the float64 results rounded to float32. */

@@ -1,5 +1,5 @@
 // Models between the wire and the core: inline or stored, weights or a seed, always checked for size first.
-import { initParams } from '../core/init.js';
+import { initParams, initParamsStepwise } from '../core/init.js';
 import {
   type ElmanConfig,
   type ElmanModel,
@@ -67,21 +67,33 @@ export function materialize(m: InlineModel, maxParams: number): ElmanModel {
   return { config, params: m.weights ? paramsFromWeights(m.weights) : initParams(config, m.init!.seed) };
 }
 
+/** Weights drawn per event-loop turn when a model is created from a seed (~1 ms). */
+const INIT_SLICE = 65_536;
+
 export class ModelService {
   constructor(
     private readonly repo: ModelsRepo,
     private readonly maxParams: number,
   ) {}
 
+  /** Stores a model; weights drawn from a seed are drawn a slice at a time, yielding the event loop between. */
   async create(body: {
     name?: string;
     config: ModelConfig;
     weights?: Weights;
     init?: { seed: number };
   }): Promise<StoredModel> {
-    const model = materialize(body as InlineModel, this.maxParams);
+    const config = toElmanConfig(body.config);
+    checkModelSize(config, this.maxParams);
     const taken = () => new AppError('conflict', `a model named "${body.name}" exists already`);
     if (body.name && (await this.repo.get(body.name))) throw taken();
+    let model: ElmanModel;
+    if (body.weights) model = { config, params: paramsFromWeights(body.weights) };
+    else {
+      const draw = initParamsStepwise(config, body.init!.seed);
+      while (!draw.step(INIT_SLICE)) await new Promise((resolve) => setImmediate(resolve));
+      model = { config, params: draw.params };
+    }
     try {
       return await this.repo.create({
         name: body.name ?? null,

@@ -10,6 +10,8 @@ export interface SequenceLimits {
   idleMs: number;
   /** Bytes of state all sequences may hold together (UNROLL_SEQUENCE_MAX_BYTES). */
   maxBytes: number;
+  /** Live sequences one owner (one API token) may hold at once (UNROLL_MAX_SEQUENCES_PER_TOKEN); unowned ones are not counted. */
+  maxPerOwner?: number;
 }
 
 const seconds = (ms: number) => ms / 1000;
@@ -38,6 +40,14 @@ export const sequenceErrors = {
     new AppError(
       'overloaded',
       `this instance holds UNROLL_MAX_SEQUENCES = ${limits.maxSequences} live sequences; end one with sequence_end, or retry once idle ones expire (UNROLL_SEQUENCE_IDLE_SECONDS = ${seconds(limits.idleMs)})`,
+      undefined,
+      retryAfter(limits),
+    ),
+
+  ownerFull: (limits: SequenceLimits, max: number) =>
+    new AppError(
+      'rate-limited',
+      `this token holds UNROLL_MAX_SEQUENCES_PER_TOKEN = ${max} live sequences; end one with sequence_end, or retry once idle ones expire (UNROLL_SEQUENCE_IDLE_SECONDS = ${seconds(limits.idleMs)})`,
       undefined,
       retryAfter(limits),
     ),

@@ -54,8 +54,7 @@ if KEYS[3] ~= '' then redis.call('ZREM', KEYS[3], KEYS[1]) end
 return n
 `;
 
-/** The owner (a token digest) travels on the flags once the security work is merged. */
-type Flags = SequenceFlags & { readonly owner?: string };
+type Flags = SequenceFlags;
 
 interface Local {
   tail: Promise<void>;
@@ -87,7 +86,7 @@ export class RedisSequenceStore implements SequenceStates {
   private bytes = 0;
 
   constructor(
-    readonly limits: SequenceLimits & { maxPerOwner?: number },
+    readonly limits: SequenceLimits,
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly now: () => number = () => Date.now(),
@@ -190,13 +189,7 @@ export class RedisSequenceStore implements SequenceStates {
     }
     if (r[0] === 1) return result;
     if (r[0] === -1) throw errors.full(this.limits);
-    if (r[0] === -2)
-      throw new AppError(
-        'rate-limited',
-        `this token holds UNROLL_MAX_SEQUENCES_PER_TOKEN = ${this.limits.maxPerOwner} live sequences; end one with sequence_end, or retry once idle ones expire (UNROLL_SEQUENCE_IDLE_SECONDS = ${this.limits.idleMs / 1000})`,
-        undefined,
-        { 'retry-after': String(Math.ceil(this.limits.idleMs / 1000)) },
-      );
+    if (r[0] === -2) throw errors.ownerFull(this.limits, this.limits.maxPerOwner ?? 0);
     throw new AppError(
       'conflict',
       `sequence_id "${flags.id}" was moved on by another request (on this or another process) while this chunk ran; this chunk was not applied: send it again (chunks of one sequence must be sent one after another)`,

@@ -17,6 +17,11 @@ export interface SequenceModel {
 /** One request's place in a sequence: Triton's sequence_id, sequence_start and sequence_end. */
 export interface SequenceFlags {
   readonly id: string;
+  /**
+   * Who opened it (a digest of the API token), when tokens are on: a sequence_id is then looked up among
+   * its owner's sequences only, so no other client can continue or end it. Absent: one shared namespace.
+   */
+  readonly owner?: string;
   readonly start?: boolean;
   readonly end?: boolean;
 }
@@ -28,6 +33,7 @@ export interface StepResult<R> {
 }
 
 interface Entry {
+  owner: string | undefined;
   version: number;
   B: number;
   bytes: number; // reserved for (B, H) float64
@@ -43,11 +49,12 @@ export const MAX_PENDING_PER_SEQUENCE = 8;
 const MAX_SWEEP_INTERVAL_MS = 60_000;
 const SWEEPS_PER_TIMEOUT = 2;
 
-const keyOf = (modelId: string, seqId: string) => `${modelId}\n${seqId}`;
+const keyOf = (modelId: string, seqId: string, owner?: string) => `${owner ?? ''}\n${modelId}\n${seqId}`;
 const stateBytes = (B: number, H: number) => B * H * Float64Array.BYTES_PER_ELEMENT;
 
 export class SequenceStore {
   private readonly entries = new Map<string, Entry>();
+  private readonly perOwner = new Map<string, number>();
   private bytes = 0;
   private timer: NodeJS.Timeout | null = null;
 
@@ -66,8 +73,8 @@ export class SequenceStore {
   }
 
   /** Whether a sequence of this model is live (started and not ended or expired). */
-  has(modelId: string, seqId: string): boolean {
-    return this.live(keyOf(modelId, seqId)).entry?.h != null;
+  has(modelId: string, seqId: string, owner?: string): boolean {
+    return this.live(keyOf(modelId, seqId, owner)).entry?.h != null;
   }
 
   /**
@@ -81,7 +88,7 @@ export class SequenceStore {
     B: number,
     work: (h0: Float64Array | null) => Promise<StepResult<R>>,
   ): Promise<R> {
-    const key = keyOf(model.id, flags.id);
+    const key = keyOf(model.id, flags.id, flags.owner);
     for (;;) {
       const found = this.live(key);
       const e = found.entry ?? this.create(key, model, flags, B, found.expired);
@@ -116,8 +123,8 @@ export class SequenceStore {
   }
 
   /** Ends a sequence now (what sequence_end does after its chunk). False when it was not live or is busy. */
-  end(modelId: string, seqId: string): boolean {
-    const key = keyOf(modelId, seqId);
+  end(modelId: string, seqId: string, owner?: string): boolean {
+    const key = keyOf(modelId, seqId, owner);
     const e = this.live(key).entry;
     if (!e || e.pending > 0) return false;
     this.drop(key, e);
@@ -147,6 +154,7 @@ export class SequenceStore {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.entries.clear();
+    this.perOwner.clear();
     this.bytes = 0;
   }
 
@@ -169,7 +177,14 @@ export class SequenceStore {
     this.reserve(bytes);
     if (this.entries.size >= this.limits.maxSequences) this.sweep();
     if (this.entries.size >= this.limits.maxSequences) throw errors.full(this.limits);
+    const owner = flags.owner;
+    const max = this.limits.maxPerOwner;
+    if (owner !== undefined && max !== undefined && (this.perOwner.get(owner) ?? 0) >= max) {
+      this.sweep();
+      if ((this.perOwner.get(owner) ?? 0) >= max) throw errors.ownerFull(this.limits, max);
+    }
     const e: Entry = {
+      owner,
       version: model.version,
       B,
       bytes,
@@ -180,6 +195,7 @@ export class SequenceStore {
     };
     this.entries.set(key, e);
     this.bytes += bytes;
+    if (owner !== undefined) this.perOwner.set(owner, (this.perOwner.get(owner) ?? 0) + 1);
     return e;
   }
 
@@ -221,6 +237,11 @@ export class SequenceStore {
     if (this.entries.get(key) !== e) return;
     this.entries.delete(key);
     this.bytes -= e.bytes;
+    if (e.owner !== undefined) {
+      const n = (this.perOwner.get(e.owner) ?? 1) - 1;
+      if (n > 0) this.perOwner.set(e.owner, n);
+      else this.perOwner.delete(e.owner);
+    }
   }
 
   private unknown(model: SequenceModel, seqId: string, expired: boolean): AppError {

@@ -114,13 +114,38 @@ function rotl(x: number, k: number): number {
 
 /** Every weight uniform on (−1/√fan_in, 1/√fan_in), like a freshly built myRNN in PyTorch. */
 export function initParams(config: ElmanConfig, seed: number): Params {
+  const draw = initParamsStepwise(config, seed);
+  draw.step(Number.POSITIVE_INFINITY);
+  return draw.params;
+}
+
+/**
+ * initParams a slice at a time, drawing the same numbers in the same order: each step(n) draws up to n
+ * more weights and says whether all are drawn, so a caller can yield between slices of a large model.
+ */
+export function initParamsStepwise(config: ElmanConfig, seed: number): { params: Params; step(n: number): boolean } {
   const rng = new Rng(seed);
-  const p = zeroParams(config);
+  const params = zeroParams(config);
   const fans = fanIn(config);
-  for (const key of WEIGHT_KEYS) {
-    const bound = 1 / Math.sqrt(fans[key]);
-    const a = p[PARAM_OF[key]];
-    for (let i = 0; i < a.length; i++) a[i] = (2 * rng.nextDouble() - 1) * bound;
-  }
-  return p;
+  let k = 0;
+  let i = 0;
+  return {
+    params,
+    step(n: number): boolean {
+      let left = n;
+      while (k < WEIGHT_KEYS.length && left > 0) {
+        const key = WEIGHT_KEYS[k];
+        const bound = 1 / Math.sqrt(fans[key]);
+        const a = params[PARAM_OF[key]];
+        const end = Math.min(a.length, i + left);
+        left -= end - i;
+        for (; i < end; i++) a[i] = (2 * rng.nextDouble() - 1) * bound;
+        if (i === a.length) {
+          k++;
+          i = 0;
+        }
+      }
+      return k === WEIGHT_KEYS.length;
+    },
+  };
 }

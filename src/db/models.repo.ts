@@ -2,18 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { type ElmanConfig, PARAM_OF, type Params, WEIGHT_KEYS, zeroParams } from '../core/model.js';
+import type { ModelSummary } from '../schemas/models.js';
 import type { Db } from './open.js';
 import type { ModelsTable, Schema } from './schema.js';
 
-export interface ModelSummary {
-  id: string;
-  name: string | null;
-  config: ElmanConfig;
-  source: string;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { ModelSummary } from '../schemas/models.js';
+
+/** A model as stored: its summary (the shape GET /v1/models lists) and its weights. */
 export interface StoredModel extends ModelSummary {
   params: Params;
 }

@@ -37,14 +37,32 @@ const DEFAULT_POOL = 10;
 const DEFAULT_TIMEOUT_MS = 5000;
 
 export async function openDatabase(opts: StoreOptions): Promise<Db> {
+  if (opts.url) await migratePostgres(opts.url, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const db = opts.url ? openPostgres(opts.url, opts) : openSqlite(opts.dataDir);
   try {
-    await migrate(db.kysely as Kysely<unknown>, db.dialect);
+    if (!opts.url) await migrate(db.kysely as Kysely<unknown>, db.dialect);
   } catch (err) {
     await db.close();
     throw err;
   }
   return db;
+}
+
+/**
+ * Migrates on a connection of its own, without the statement timeouts of the service's pool: waiting for
+ * another process's migration (the advisory lock), or a migration that rewrites a large table, may take
+ * longer than any request should. Only reaching the server is bounded.
+ */
+async function migratePostgres(url: string, connectTimeoutMs: number): Promise<void> {
+  const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: connectTimeoutMs });
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await migrate(kysely, 'postgres');
+  } finally {
+    await kysely.destroy();
+  }
 }
 
 function openSqlite(dataDir: string | ':memory:'): Db {
@@ -57,6 +75,8 @@ function openSqlite(dataDir: string | ':memory:'): Db {
     else chmodSync(file, 0o600);
   }
   const sqlite = new Database(file);
+  // before the first table: a new file can then give the pages of deleted runs back (RunsRepo.reclaim)
+  sqlite.pragma('auto_vacuum = INCREMENTAL');
   sqlite.pragma('journal_mode = WAL'); // readers never wait for the writer
   sqlite.pragma('synchronous = NORMAL'); // durable at each checkpoint; WAL keeps the file consistent
   sqlite.pragma('foreign_keys = ON');

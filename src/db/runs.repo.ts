@@ -107,9 +107,11 @@ export interface RunEnd {
 
 export class RunsRepo {
   private readonly db: Kysely<Schema>;
+  private readonly dialect: Db['dialect'];
 
   constructor(db: Db) {
     this.db = db.kysely;
+    this.dialect = db.dialect;
   }
 
   async insert(r: {
@@ -327,5 +329,29 @@ export class RunsRepo {
   async delete(id: string): Promise<boolean> {
     const r = await this.db.deleteFrom('runs').where('id', '=', id).executeTakeFirst();
     return r.numDeletedRows > 0n;
+  }
+
+  /** Deletes up to `limit` of a run's oldest events; how many went (a long log is deleted in slices). */
+  async deleteEvents(id: string, limit: number): Promise<number> {
+    const r = await this.db
+      .deleteFrom('run_events')
+      .where('run_id', '=', id)
+      .where('seq', 'in', (eb) =>
+        eb.selectFrom('run_events').select('seq').where('run_id', '=', id).orderBy('seq').limit(limit),
+      )
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  /**
+   * Gives up to `pages` free pages back to the file system and says how many are left: SQLite files created
+   * with auto_vacuum = INCREMENTAL (older files reuse the pages for new rows instead); PostgreSQL's
+   * autovacuum does this by itself, so there it is 0.
+   */
+  async reclaim(pages: number): Promise<number> {
+    if (this.dialect !== 'sqlite') return 0;
+    await sql.raw(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(pages))})`).execute(this.db);
+    const r = await sql<{ freelist_count: number }>`PRAGMA freelist_count`.execute(this.db);
+    return Number(r.rows[0]?.freelist_count ?? 0);
   }
 }

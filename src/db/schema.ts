@@ -52,11 +52,11 @@ export interface RunsTable {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
-  /** Times the run began training (migration 005). */
+  /** Times the run began training (migration 006). */
   attempts: Generated<number>;
 }
 
-/** A run's latest checkpoint (migration 005). */
+/** A run's latest checkpoint (migration 006). */
 export interface RunCheckpointsTable {
   run_id: string;
   step: number;
@@ -87,4 +87,29 @@ export interface Schema {
   run_events: RunEventsTable;
   run_checkpoints: RunCheckpointsTable;
   secrets: SecretsTable;
+  roster: RosterTable;
+  regrades: RegradesTable;
+}
+
+/** An assignment's roster, and the token versions of students whose token was rotated (enrolled = 0). */
+export interface RosterTable {
+  assignment_id: string;
+  student: string;
+  name: string | null;
+  email: string | null;
+  enrolled: Generated<number>;
+  token_version: Generated<number>;
+}
+
+/** Each regrade of a submission: its score before and after, the report before, why and when. */
+export interface RegradesTable {
+  id: string;
+  assignment_id: string;
+  submission_id: string;
+  student: string;
+  old_score: number;
+  new_score: number;
+  old_report: string;
+  reason: string;
+  at: string;
 }

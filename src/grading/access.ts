@@ -35,9 +35,9 @@ export class Access {
   }
 
   /** Throws 401 without a token, 403 unless it is `student`'s own token for this assignment. */
-  student(token: string | undefined, assignment: string, student: string): void {
+  student(token: string | undefined, assignment: string, student: string, version = 0): void {
     present(token, `the submission token of student "${student}"`);
-    if (!isStudentToken(this.serverSecret, assignment, student, token))
+    if (!isStudentToken(this.serverSecret, assignment, student, token, version))
       throw new AppError(
         'forbidden',
         `this token is not the submission token of student "${student}" for assignment ${assignment}`,
@@ -45,18 +45,18 @@ export class Access {
   }
 
   /** An instructor, or the student themself. Returns true for an instructor. */
-  instructorOr(token: string | undefined, assignment: string, student: string | undefined): boolean {
+  instructorOr(token: string | undefined, assignment: string, student: string | undefined, version = 0): boolean {
     present(token, 'an instructor token or the student’s own token');
     if (this.isInstructor(token)) return true;
     if (student === undefined)
       throw new AppError('forbidden', 'a student token sees only its own student’s submissions: add ?student=<id>');
-    this.student(token, assignment, student);
+    this.student(token, assignment, student, version);
     return false;
   }
 
   /** Whether the token is an instructor's or `student`'s own, without throwing. */
-  allowed(token: string, assignment: string, student: string): boolean {
-    return this.isInstructor(token) || isStudentToken(this.serverSecret, assignment, student, token);
+  allowed(token: string, assignment: string, student: string, version = 0): boolean {
+    return this.isInstructor(token) || isStudentToken(this.serverSecret, assignment, student, token, version);
   }
 
   /** Throws 401 when there is no token at all. */
@@ -64,8 +64,8 @@ export class Access {
     present(token, what);
   }
 
-  token(assignment: string, student: string): string {
-    return studentToken(this.serverSecret, assignment, student);
+  token(assignment: string, student: string, version = 0): string {
+    return studentToken(this.serverSecret, assignment, student, version);
   }
 }
 

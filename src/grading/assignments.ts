@@ -2,7 +2,7 @@
 import { toElmanConfig } from '../compute/models.js';
 import { jacobianSize } from '../core/jacobian.js';
 import { forwardCost } from '../core/model.js';
-import type { AssignmentSpec, CreateAssignmentBody, PresetName, Question } from '../schemas/grading.js';
+import type { AssignmentSpec, CreateAssignmentBody, PresetName, Question, QuestionInput } from '../schemas/grading.js';
 import { DEFAULT_ATOL, DEFAULT_RTOL } from './check.js';
 
 export type { AssignmentSpec, PresetName } from '../schemas/grading.js';
@@ -54,17 +54,19 @@ export function resolveSpec(body: CreateAssignmentBody): AssignmentSpec {
     batch: body.batch ?? base!.batch,
     steps: body.steps ?? base!.steps,
     zeroBias: body.zeroBias ?? base?.zeroBias ?? false,
-    questions: body.questions
-      ? body.questions.map((x) => ({
-          id: x.id,
-          quantity: x.quantity,
-          points: x.points ?? DEFAULT_POINTS,
-          rtol: x.rtol ?? DEFAULT_RTOL,
-          atol: x.atol ?? DEFAULT_ATOL,
-        }))
-      : base!.questions,
+    questions: body.questions ? resolveQuestions(body.questions) : base!.questions,
   };
 }
+
+export const resolveQuestions = (questions: readonly QuestionInput[]): Question[] =>
+  questions.map((x) => ({
+    id: x.id,
+    quantity: x.quantity,
+    points: x.points ?? DEFAULT_POINTS,
+    rtol: x.rtol ?? DEFAULT_RTOL,
+    atol: x.atol ?? DEFAULT_ATOL,
+    ...(x.partial ? { partial: true } : {}),
+  }));
 
 /**
  * Multiply-adds of the reference values, in the compute cap's unit: one BPTT, B·T·H·(d+H), plus the

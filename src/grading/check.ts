@@ -75,3 +75,26 @@ export const fmtShape = (s: readonly number[]): string => `(${s.join(', ')}${s.l
 export function fmtIndex(i: number, shape: readonly number[]): string {
   return shape.length ? ` at index [${unravel(i, shape).join(', ')}]` : '';
 }
+
+/**
+ * For a quantity laid out (B, T, ...), the first element outside the tolerance in time order: the smallest
+ * t, then the smallest b, then the first element of that (b, t) block. That is where a bug first shows.
+ */
+export function firstDifference(
+  answer: Float64Array,
+  truth: Float64Array,
+  tol: Tolerance,
+  B: number,
+  T: number,
+): { b: number; t: number; index: number } | undefined {
+  const block = truth.length / (B * T);
+  for (let t = 0; t < T; t++)
+    for (let b = 0; b < B; b++) {
+      const start = (b * T + t) * block;
+      for (let i = start; i < start + block; i++) {
+        const e = Math.abs(answer[i] - truth[i]);
+        if (!(e <= tol.atol + tol.rtol * Math.abs(truth[i]))) return { b, t, index: i };
+      }
+    }
+  return undefined;
+}

@@ -2,8 +2,17 @@
 // wrong one recomputed under each known mistake until one matches. Pure: no database, no HTTP.
 
 import type { Question } from '../schemas/grading.js';
-import { compare, fmtIndex, fmtNum, fmtShape, indistinguishable, parseAnswer, sameLayout } from './check.js';
-import { MISTAKES, type Mistake, type MistakeContext } from './mistakes.js';
+import {
+  compare,
+  firstDifference,
+  fmtIndex,
+  fmtNum,
+  fmtShape,
+  indistinguishable,
+  parseAnswer,
+  sameLayout,
+} from './check.js';
+import { MISTAKES, type Mistake, type MistakeContext, SHAPE_MISTAKES } from './mistakes.js';
 import { type Problem, type Quantity, quantityShape, Solution, type Value } from './quantities.js';
 
 export type Status = 'correct' | 'incorrect' | 'missing' | 'malformed';
@@ -16,7 +25,7 @@ export interface QuestionResult {
   maxPoints: number;
   maxAbsError?: number;
   feedback: string;
-  mistake?: { id: string; description: string };
+  mistake?: { id: string; description: string; equation: string };
 }
 
 export interface Grade {
@@ -75,12 +84,7 @@ function gradeOne(ctx: MistakeContext, q: Question, raw: unknown): QuestionResul
     };
   const answer = parsed.value;
   const truth = ctx.truth.value(q.quantity);
-  if (q.quantity === 'y.shape' && answer.shape.length === 1 && answer.data.length !== truth.data.length)
-    return {
-      ...base,
-      status: 'incorrect',
-      feedback: `The shape ${fmtShape([...answer.data])} given for ${q.id} has ${answer.data.length} axes, but the output y has ${truth.data.length}.`,
-    };
+  if (q.quantity === 'y.shape') return gradeShape(ctx, q, base, answer, truth, shape.names);
   if (!sameLayout(answer.shape, truth.shape))
     return {
       ...base,
@@ -100,16 +104,61 @@ function gradeOne(ctx: MistakeContext, q: Question, raw: unknown): QuestionResul
         ? `${q.quantity} is within ${within} of the reference (error ${fmtNum(c.maxAbsError)}).`
         : `All ${c.n} values of ${q.quantity} are within ${within} of the reference; the largest error is ${fmtNum(c.maxAbsError)}.`,
     };
-  const feedback = one
+  let feedback = one
     ? `${q.quantity} is ${fmtNum(c.maxAbsError)} away from the reference, more than ${within} allows.`
     : `${c.bad} of ${c.n} values of ${q.quantity} are farther from the reference than ${within}; the largest error is ${fmtNum(c.maxAbsError)}${fmtIndex(c.worst, truth.shape)}.`;
+  const { B, T } = ctx.problem;
+  if (shape.names[0] === 'B' && shape.names[1] === 'T') {
+    const first = firstDifference(answer.data, truth.data, q, B, T);
+    if (first)
+      feedback += ` Your ${q.quantity} first differs at t = ${first.t}, b = ${first.b}: ${fmtNum(answer.data[first.index])} vs ${fmtNum(truth.data[first.index])}${fmtIndex(first.index, truth.shape)}, so that is where to look.`;
+  }
+  // partial credit: the share of elements within the tolerance, rounded to 1e-6 of a point
+  const points = q.partial && !one ? Math.round((q.points * (c.n - c.bad) * 1e6) / c.n) / 1e6 : 0;
+  if (q.partial && !one)
+    feedback += ` Partial credit: ${c.n - c.bad} of ${c.n} values within tolerance, ${fmtNum(points)} of ${q.points} points.`;
   const m = nameMistake(ctx, q, answer, truth);
   return {
     ...base,
     status: 'incorrect',
+    points,
     maxAbsError: c.maxAbsError,
-    feedback: m ? `${feedback} It matches ${m.description}, so ${lowerFirst(m.advice)}` : feedback,
-    ...(m ? { mistake: { id: m.id, description: m.description } } : {}),
+    feedback: m ? `${feedback} ${mistakeSentence(m)}` : feedback,
+    ...(m ? { mistake: { id: m.id, description: m.description, equation: m.equation } } : {}),
+  };
+}
+
+const mistakeSentence = (m: Pick<Mistake, 'description' | 'equation' | 'advice'>) =>
+  `It matches ${m.description}: your numbers follow ${m.equation}. ${m.advice}`;
+
+/**
+ * y.shape is a list of integers, compared exactly: a wrong one gets a sentence about the shape, and the
+ * classic confusions (the axes swapped, the hidden state's shape) are named like the other mistakes.
+ */
+function gradeShape(
+  ctx: MistakeContext,
+  q: Question,
+  base: Pick<QuestionResult, 'id' | 'quantity' | 'points' | 'maxPoints'>,
+  answer: Value,
+  truth: Value,
+  _names: string[],
+): QuestionResult {
+  const { config } = ctx.problem.model;
+  const got = [...answer.data];
+  const want = [...truth.data];
+  const letters = config.readout === 'all' ? '(B, T, C)' : '(B, C)';
+  if (got.length === want.length && got.every((v, i) => v === want[i]))
+    return { ...base, status: 'correct', points: q.points, feedback: `y has shape ${fmtShape(want)}, ${letters}.` };
+  const feedback =
+    got.length !== want.length
+      ? `The shape ${fmtShape(got)} given for ${q.id} has ${got.length} axes, but the output y has ${want.length}: ${fmtShape(want)}, that is ${letters}.`
+      : `The shape ${fmtShape(got)} given for ${q.id} is not the shape of y, which is ${fmtShape(want)}, that is ${letters}.`;
+  const m = SHAPE_MISTAKES.find((s) => s.matches(got, want, ctx.problem));
+  return {
+    ...base,
+    status: 'incorrect',
+    feedback: m ? `${feedback} ${mistakeSentence(m)}` : feedback,
+    ...(m ? { mistake: { id: m.id, description: m.description, equation: m.equation } } : {}),
   };
 }
 
@@ -134,5 +183,3 @@ export function nameMistake(ctx: MistakeContext, q: Question, answer: Value, tru
   }
   return undefined;
 }
-
-const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);

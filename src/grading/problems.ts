@@ -36,15 +36,24 @@ export function deriveProblem(spec: ProblemSpec, secret: Buffer, student: string
   return { model: { config, params }, x, B, T, targets };
 }
 
-/** A student's submission token for one assignment: HMAC-SHA256 keyed by the server secret, base64url. */
-export function studentToken(serverSecret: Buffer, assignmentId: string, student: string): string {
+/**
+ * A student's submission token for one assignment: HMAC-SHA256 keyed by the server secret, base64url.
+ * Rotating a token bumps its version (stored with the roster); version 0 is the token before any rotation.
+ */
+export function studentToken(serverSecret: Buffer, assignmentId: string, student: string, version = 0): string {
   return createHmac('sha256', serverSecret)
-    .update(`unroll student token\0${assignmentId}\0${student}`, 'utf8')
+    .update(`unroll student token\0${assignmentId}\0${student}${version ? `\0${version}` : ''}`, 'utf8')
     .digest('base64url');
 }
 
-export function isStudentToken(serverSecret: Buffer, assignmentId: string, student: string, token: string): boolean {
-  const want = Buffer.from(studentToken(serverSecret, assignmentId, student));
+export function isStudentToken(
+  serverSecret: Buffer,
+  assignmentId: string,
+  student: string,
+  token: string,
+  version = 0,
+): boolean {
+  const want = Buffer.from(studentToken(serverSecret, assignmentId, student, version));
   const got = Buffer.from(token);
   return want.length === got.length && timingSafeEqual(want, got);
 }

@@ -11,17 +11,24 @@ import type { Config } from '../config.js';
 import { registerRequestMetrics } from '../metrics.js';
 import { createServices, type ServiceDeps, type Services } from '../services.js';
 import { registerApiTokens } from './auth.js';
+import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH } from './client-errors.js';
 import { OPENAPI_INFO, registerDocs } from './docs.js';
 import { registerBodyLimitDrain, registerErrorHandling, validatorCompiler } from './errors.js';
+import { registerOriginCheck } from './origin.js';
+import { requestSerializer } from './redact.js';
+import { registerRequestGuards } from './request-guards.js';
 import { computeRoutes } from './routes/compute.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { gradingRoutes } from './routes/grading.js';
+import { gradingCourseRoutes } from './routes/grading-course.js';
 import { modelRoutes } from './routes/models.js';
 import { opsRoutes } from './routes/ops.js';
 import { runRoutes } from './routes/runs.js';
 import { streamRoutes } from './routes/stream.js';
 import { traceRoutes } from './routes/trace.js';
 import { v2Routes } from './routes/v2.js';
+import { registerSendBudget } from './send-budget.js';
+import { closeSockets } from './shutdown.js';
 
 /** What the services need (the database, the compute pool, the kernels), and the logger's options. */
 export interface AppDeps extends Omit<ServiceDeps, 'log' | 'version'> {
@@ -35,10 +42,20 @@ declare module 'fastify' {
   }
 }
 
+/** Every logger gets the serializers that redact credentials from URLs. */
+function loggerOptions(logger: boolean | Record<string, unknown>): boolean | Record<string, unknown> {
+  if (logger === false) return false;
+  const opts = logger === true ? {} : logger;
+  return { ...opts, serializers: { req: requestSerializer, ...(opts.serializers as object | undefined) } };
+}
+
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? { level: config.LOG_LEVEL },
+    logger: loggerOptions(deps.logger ?? { level: config.LOG_LEVEL }),
     bodyLimit: config.UNROLL_MAX_BODY_BYTES,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
+    clientErrorHandler,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // a client's slow trickle must not hold a socket forever
@@ -50,13 +67,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app, config.UNROLL_MAX_BODY_BYTES);
   registerBodyLimitDrain(app, config.UNROLL_MAX_BODY_BYTES);
+  registerRequestGuards(app);
 
   const services = await createServices(config, { ...deps, log: app.log, version: OPENAPI_INFO.version });
   app.decorate('services', services);
-  // runs stop (recorded failed) in preClose: every onClose hook, the database's owner's among them, comes after
-  app.addHook('preClose', async () => {
-    await services.runs.close();
-  });
+  registerSendBudget(app, services.sendBudget);
   app.addHook('onClose', async () => services.sequences.close());
 
   registerRequestMetrics(app, services.metrics);
@@ -68,7 +83,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   }
   // before any hook that can refuse a request: its onRequest hook marks upgrade requests, so that a refused
   // upgrade (401, 403) gets its socket closed after the answer instead of left open, holding app.close()
-  await app.register(websocket, { options: { maxPayload: config.UNROLL_WS_MAX_PAYLOAD } });
+  // preClose: sockets first (1001), so a follower that does not read cannot hold the shutdown
+  await app.register(websocket, {
+    options: { maxPayload: config.UNROLL_WS_MAX_PAYLOAD },
+    preClose: async () => closeSockets(app.websocketServer.clients),
+  });
+  // then the runs stop (recorded failed); every onClose hook, the database's owner's among them, comes after
+  app.addHook('preClose', async () => {
+    await services.runs.close();
+  });
+  registerOriginCheck(app, config.UNROLL_CORS_ORIGINS);
   registerApiTokens(app, config.UNROLL_API_TOKENS);
   // limits only the routes that ask for one (config.rateLimit): the submissions
   // with Redis (UNROLL_REDIS_URL) they count there, across every process; Redis down: they let requests by
@@ -87,6 +111,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(modelRoutes, { services });
   await app.register(v2Routes, { services, prefix: '/v2' });
   await app.register(gradingRoutes, { services });
+  await app.register(gradingCourseRoutes, { services });
   await app.register(traceRoutes, { services });
   await app.register(streamRoutes, { services });
   await app.register(runRoutes, { services });

@@ -3,7 +3,7 @@
 // (config.auth = 'own': the autograding routes). The decision is made on the route that matched, never on
 // the raw URL: the router decodes and normalizes the target (percent-encoding, absolute form), so a prefix
 // test of request.url can be walked around. A request that matches no route is denied too.
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 
@@ -26,8 +26,9 @@ export function declarePublic(scope: FastifyInstance): void {
 
 /** The bearer token of a request: the Authorization header, or ?access_token= (browsers cannot set headers on a WebSocket). */
 export function bearerToken(request: FastifyRequest): string | undefined {
-  const h = request.headers.authorization;
-  if (h?.startsWith('Bearer ')) return h.slice(7).trim();
+  // RFC 7235: the scheme is case-insensitive (Bearer, bearer, BEARER)
+  const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? '');
+  if (m) return m[1];
   const q = request.query as Record<string, unknown> | undefined;
   return typeof q?.access_token === 'string' ? q.access_token : undefined;
 }
@@ -56,4 +57,14 @@ export function registerApiTokens(app: FastifyInstance, tokens: readonly string[
       );
     }
   });
+}
+
+/**
+ * Who owns what a request opens (a /v2 sequence): a digest of its token when API tokens are on, undefined
+ * when they are off (then every client shares one namespace). The digest, not the token, is what is kept.
+ */
+export function tokenOwner(request: FastifyRequest, tokens: readonly string[]): string | undefined {
+  if (tokens.length === 0) return undefined;
+  const token = bearerToken(request);
+  return token ? createHash('sha256').update(token).digest('hex').slice(0, 32) : undefined;
 }

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompil
 import { safeParse, type z } from 'zod';
 import { AppError, RequestValidationError } from '../errors.js';
 import { errorToProblem, problem, toIssues } from '../problems.js';
+import { redactUrl } from './redact.js';
 
 export const PROBLEM_TYPE = 'application/problem+json';
 
@@ -24,19 +25,21 @@ export function registerErrorHandling(app: FastifyInstance, maxBodyBytes: number
       request.log.info('request cancelled before it finished');
       return reply.code(499).send();
     }
-    if (p.body.status >= 500) request.log.error({ err }, 'request failed');
+    // a 503 is the server protecting itself, not a fault: one line at warn, without a stack (they come in floods)
+    if (p.body.status === 503) request.log.warn({ problem: p.body.type, detail: p.body.detail }, 'request shed');
+    else if (p.body.status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ problem: p.body.type, detail: p.body.detail }, 'request rejected');
     reply
       .code(p.body.status)
       .headers(p.headers ?? {})
       .type(PROBLEM_TYPE);
-    return reply.send({ ...p.body, instance: request.url });
+    return reply.send({ ...p.body, instance: redactUrl(request.url) });
   });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).type(PROBLEM_TYPE);
     return reply.send({
       ...problem('not-found', `no route ${request.method} ${request.url.split('?')[0]}`),
-      instance: request.url,
+      instance: redactUrl(request.url),
     });
   });
 }

@@ -33,7 +33,8 @@ export function registerV2Errors(app: FastifyInstance, maxBodyBytes: number): vo
       return reply.code(499).send();
     }
     const status = v2Status(p.body.status);
-    if (status >= 500 && status !== 503) request.log.error({ err }, 'request failed');
+    if (status === 503) request.log.warn({ status, detail: p.body.detail }, 'request shed');
+    else if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ status, detail: p.body.detail }, 'request rejected');
     reply
       .code(status)

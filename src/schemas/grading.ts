@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ModelConfig, WeightsOutput } from './model.js';
 import { QUANTITIES } from './names.js';
 import { GradeReport } from './reports.js';
+import { CourseRules, CourseRulesInput } from './rules.js';
 import { indexTensor, tensor } from './tensor.js';
 
 /** Hard ceilings on an assignment's numbers; the grading cost cap (UNROLL_GRADING_MAX_COST) is the real bound. */
@@ -29,11 +30,32 @@ export const QuestionInput = z.strictObject({
   points: z.number().min(0).max(ASSIGNMENT_LIMITS.points).optional().meta({ description: 'default 1' }),
   rtol: tolerance('relative tolerance per element, default 1e-2').optional(),
   atol: tolerance('absolute tolerance per element, default 1e-8').optional(),
+  partial: z
+    .boolean()
+    .optional()
+    .meta({ description: 'partial credit: points × the fraction of elements within tolerance; default false' }),
 });
+export type QuestionInput = z.infer<typeof QuestionInput>;
 export const Question = z
-  .strictObject({ id: QuestionId, quantity: Quantity, points: z.number(), rtol: z.number(), atol: z.number() })
+  .strictObject({
+    id: QuestionId,
+    quantity: Quantity,
+    points: z.number(),
+    rtol: z.number(),
+    atol: z.number(),
+    partial: z.boolean().optional(),
+  })
   .meta({ id: 'Question' });
 export type Question = z.infer<typeof Question>;
+
+function uniqueIds(questions: { id: string }[] | undefined, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  questions?.forEach((q, i) => {
+    if (seen.has(q.id))
+      ctx.addIssue({ code: 'custom', path: ['questions', i, 'id'], message: `question id "${q.id}" is used twice` });
+    seen.add(q.id);
+  });
+}
 
 const SPEC_FIELDS = ['title', 'config', 'batch', 'steps', 'questions'] as const;
 
@@ -52,18 +74,14 @@ export const CreateAssignmentBody = z
       .optional()
       .meta({ description: 'draw no biases (b_W = b_V = 0), as in the sheet’s equations; default false' }),
     questions: z.array(QuestionInput).min(1).max(ASSIGNMENT_LIMITS.questions).optional(),
+    rules: CourseRulesInput.optional(),
   })
   .superRefine((b, ctx) => {
     if (!b.preset)
       for (const k of SPEC_FIELDS)
         if (b[k] === undefined)
           ctx.addIssue({ code: 'custom', path: [k], message: `${k} is required without a preset` });
-    const seen = new Set<string>();
-    b.questions?.forEach((q, i) => {
-      if (seen.has(q.id))
-        ctx.addIssue({ code: 'custom', path: ['questions', i, 'id'], message: `question id "${q.id}" is used twice` });
-      seen.add(q.id);
-    });
+    uniqueIds(b.questions, ctx);
   })
   .meta({ id: 'CreateAssignmentBody' });
 export type CreateAssignmentBody = z.infer<typeof CreateAssignmentBody>;
@@ -79,18 +97,22 @@ export const Assignment = z
     zeroBias: z.boolean(),
     questions: z.array(Question),
     maxScore: z.number(),
+    rules: CourseRules,
     createdAt: z.string(),
   })
   .meta({ id: 'Assignment' });
 export type Assignment = z.infer<typeof Assignment>;
 /** An assignment's fixed part, as stored: what its problems and its grading depend on. */
-export const AssignmentSpec = Assignment.omit({ id: true, maxScore: true, createdAt: true });
+/** What is stored: `rules` is absent in assignments stored before course rules existed (DEFAULT_RULES). */
+export const AssignmentSpec = Assignment.omit({ id: true, maxScore: true, createdAt: true, rules: true }).extend({
+  rules: CourseRules.optional(),
+});
 export type AssignmentSpec = z.infer<typeof AssignmentSpec>;
 /** What a student's problem depends on besides the secret and the student. */
 export type ProblemSpec = Pick<AssignmentSpec, 'config' | 'batch' | 'steps' | 'zeroBias'>;
 export type PresetName = (typeof PRESET_NAMES)[number];
 export const AssignmentList = z.strictObject({ assignments: z.array(Assignment) }).meta({ id: 'AssignmentList' });
-export const Preset = Assignment.omit({ id: true, createdAt: true }).meta({ id: 'AssignmentPreset' });
+export const Preset = Assignment.omit({ id: true, createdAt: true, rules: true }).meta({ id: 'AssignmentPreset' });
 export const PresetList = z.strictObject({ presets: z.record(z.string(), Preset) }).meta({ id: 'AssignmentPresets' });
 
 export const AssignmentParams = z.strictObject({ id: z.string().min(1).max(64) });
@@ -108,6 +130,7 @@ export const ProblemResponse = z
       targets: indexTensor([1, 2], '(B) for readout "last", (B, T) for "all"'),
     }),
     questions: z.array(Question),
+    rules: CourseRules,
   })
   .meta({ id: 'StudentProblem' });
 
@@ -150,10 +173,10 @@ export const ReportQuery = z.object({ format: ReportFormat });
 export const ExportQuery = z.object({
   format: z.enum(['json', 'csv']).default('json'),
   student: StudentId.optional().meta({ description: 'only this student (required with a student token)' }),
-  keep: z
-    .enum(['all', 'latest', 'best'])
-    .default('all')
-    .meta({ description: 'every submission, or one per student: the latest, or the best (then the latest)' }),
+  keep: z.enum(['all', 'latest', 'best', 'counted']).default('all').meta({
+    description:
+      'every submission, or one per student: the latest, the best (then the latest), or the one the rules count',
+  }),
 });
 export type ExportQuery = z.infer<typeof ExportQuery>;
 
@@ -167,6 +190,58 @@ export const SubmissionList = z
   })
   .meta({ id: 'SubmissionList' });
 
+/** What an instructor may change once an assignment exists: never what the problems are derived from. */
+export const UpdateAssignmentBody = z
+  .strictObject({
+    title: z.string().trim().min(1).max(ASSIGNMENT_LIMITS.titleLength).optional(),
+    questions: z
+      .array(QuestionInput)
+      .min(1)
+      .max(ASSIGNMENT_LIMITS.questions)
+      .optional()
+      .meta({ description: 'the whole new list; every stored submission is regraded from its stored answers' }),
+    rules: CourseRulesInput.optional().meta({ description: 'merged into the current rules; null clears a rule' }),
+    reason: z
+      .string()
+      .trim()
+      .min(1)
+      .max(500)
+      .optional()
+      .meta({ description: 'why, recorded with each regrade (default: "questions changed")' }),
+  })
+  .superRefine((b, ctx) => uniqueIds(b.questions, ctx))
+  .meta({ id: 'UpdateAssignmentBody' });
+export type UpdateAssignmentBody = z.infer<typeof UpdateAssignmentBody>;
+
+export const RegradeBody = z
+  .strictObject({ reason: z.string().trim().min(1).max(500).meta({ description: 'recorded with each regrade' }) })
+  .meta({ id: 'RegradeBody' });
+
+export const RegradeSummary = z
+  .strictObject({
+    reason: z.string(),
+    at: z.string(),
+    submissions: z.int().meta({ description: 'submissions regraded' }),
+    changed: z.int().meta({ description: 'of which the score changed' }),
+  })
+  .meta({ id: 'RegradeSummary' });
+export const UpdateAssignmentResponse = z
+  .strictObject({ assignment: Assignment, regrade: RegradeSummary.nullable() })
+  .meta({ id: 'UpdateAssignmentResponse' });
+
+export const RegradeEntry = z
+  .strictObject({
+    submission: z.string(),
+    student: StudentId,
+    oldScore: z.number(),
+    newScore: z.number(),
+    reason: z.string(),
+    at: z.string(),
+  })
+  .meta({ id: 'RegradeEntry' });
+export const RegradeHistory = z
+  .strictObject({ assignment: z.string(), regrades: z.array(RegradeEntry) })
+  .meta({ id: 'RegradeHistory' });
 /** GET …/submissions: the reports as JSON, or with ?format=csv a gradebook. */
 export const SubmissionExport = z.union([
   SubmissionList,

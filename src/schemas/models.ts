@@ -44,6 +44,7 @@ export const ModelSummary = z
     updatedAt: z.string(),
   })
   .meta({ id: 'ModelSummary' });
+export type ModelSummary = z.infer<typeof ModelSummary>;
 export const ModelDetail = ModelSummary.extend({
   weights: WeightsOutput.meta({ description: 'the state_dict in the layout asked for (?layout=, default myRNN)' }),
 }).meta({ id: 'ModelDetail' });

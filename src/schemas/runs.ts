@@ -131,6 +131,10 @@ const Metrics = z.strictObject({
   accuracy: z.number().nullable().meta({ description: 'the latest step’s batch accuracy' }),
 });
 
+/** A finished run's score: a task's held-out set, or the whole inline data. */
+export const Evaluation = z.strictObject({ loss: z.number(), accuracy: z.number(), size: z.int() });
+export type Evaluation = z.infer<typeof Evaluation>;
+
 export const Run = z
   .strictObject({
     id: z.string(),
@@ -139,10 +143,9 @@ export const Run = z
     step: z.int().meta({ description: 'steps completed' }),
     steps: z.int(),
     metrics: Metrics,
-    evaluation: z
-      .strictObject({ loss: z.number(), accuracy: z.number(), size: z.int() })
-      .nullable()
-      .meta({ description: 'once succeeded: a held-out set of a task, or the whole inline data' }),
+    evaluation: Evaluation.nullable().meta({
+      description: 'once succeeded: a held-out set of a task, or the whole inline data',
+    }),
     modelId: z.string().nullable().meta({ description: 'the trained weights, stored as a model, once succeeded' }),
     reason: z.string().nullable().meta({ description: 'why it failed or was cancelled' }),
     task: z.string().nullable(),

@@ -12,7 +12,7 @@ import { cloneParams, type Params } from '../core/model.js';
 import { clipGradNorm, createOptimizer, gradNorms } from '../core/optim.js';
 import { toNested } from '../core/tensor.js';
 import type { TaskName } from '../schemas/names.js';
-import type { HiddenFrame, RunSpec, StepFrame, TaskParams } from '../schemas/runs.js';
+import type { Evaluation, HiddenFrame, RunSpec, StepFrame, TaskParams } from '../schemas/runs.js';
 import type { Checkpoint, SamplerState } from './checkpoint.js';
 import { TASKS } from './tasks.js';
 
@@ -38,11 +38,7 @@ export interface EventOut {
   accuracy?: number;
 }
 
-export interface Evaluation {
-  loss: number;
-  accuracy: number;
-  size: number;
-}
+export type { Evaluation } from '../schemas/runs.js';
 
 export interface TrainOutcome {
   status: 'succeeded' | 'cancelled';
@@ -159,24 +155,42 @@ function probeOf(spec: TrainSpec, probeSeed: number): Batch {
   return { x, B: 1, T };
 }
 
-function evaluate(spec: TrainSpec, params: Params, evalSeed: number): Evaluation {
+/**
+ * The held-out loss and accuracy, in slices of batchSize sequences: each slice costs what a step's forward
+ * does (admitted with the run), memory stays that of one batch, and a cancel is seen at every timestep.
+ */
+function evaluate(spec: TrainSpec, params: Params, evalSeed: number, io: TrainIo, check: () => void): Evaluation {
   const model = { config: spec.config, params };
   const { outputSize: C, inputSize: d, readout } = spec.config;
   const src = spec.source;
-  let batch: Batch;
+  const T = src.kind === 'data' ? src.T : src.params.length;
+  const N = src.kind === 'data' ? src.N : EVAL_SIZE;
+  const perTarget = readout === 'all' ? T : 1;
+  let x: Float64Array;
   let targets: Float64Array;
   if (src.kind === 'data') {
-    batch = { x: src.x, B: src.N, T: src.T };
+    x = src.x;
     targets = src.targets;
   } else {
-    const T = src.params.length;
-    batch = { x: new Float64Array(EVAL_SIZE * T * d), B: EVAL_SIZE, T };
-    targets = new Float64Array(EVAL_SIZE);
-    TASKS[src.name].fill(new Rng(evalSeed), src.params, EVAL_SIZE, batch.x as Float64Array, targets);
+    x = new Float64Array(N * T * d);
+    targets = new Float64Array(N);
+    TASKS[src.name].fill(new Rng(evalSeed), src.params, N, x, targets);
   }
-  const f = forward(model, batch);
-  const n = readout === 'all' ? batch.B * batch.T : batch.B;
-  return { loss: crossEntropy(f.logits, targets, n, C), accuracy: accuracyOf(f.logits, targets, n, C), size: batch.B };
+  const slice = Math.max(1, Math.min(spec.batchSize, N));
+  let loss = 0;
+  let right = 0;
+  for (let b0 = 0; b0 < N; b0 += slice) {
+    check();
+    const B = Math.min(slice, N - b0);
+    const batch: Batch = { x: x.subarray(b0 * T * d, (b0 + B) * T * d), B, T };
+    const t = targets.subarray(b0 * perTarget, (b0 + B) * perTarget);
+    const f = forward(model, batch, { check, kernels: io.kernels, skip: ['h'] });
+    const n = B * perTarget;
+    loss += crossEntropy(f.logits, t, n, C) * n;
+    right += accuracyOf(f.logits, t, n, C) * n;
+  }
+  const total = N * perTarget;
+  return { loss: loss / total, accuracy: right / total, size: N };
 }
 
 /** Trains a run from its first step, or (with `resume`) from a checkpoint, taking the same steps either way. */
@@ -236,11 +250,12 @@ export function train(spec: TrainSpec, io: TrainIo, resume?: Checkpoint): TrainO
           sampler: data.state(),
         });
     }
+    // the trained network on the probe, so the last snapshot is always the final weights
+    io.emit([hidden(step)]);
+    const evaluation = evaluate(spec, params, evalSeed, io, check);
+    return { status: 'succeeded', step, params, evaluation };
   } catch (e) {
     if (e instanceof CancelledError) return { status: 'cancelled', step, params, evaluation: null };
     throw e;
   }
-  // the trained network on the probe, so the last snapshot is always the final weights
-  io.emit([hidden(step)]);
-  return { status: 'succeeded', step, params, evaluation: evaluate(spec, params, evalSeed) };
 }

@@ -16,6 +16,12 @@ import { CONTROL, type RunHandle, type RunPool, type WorkerMessage } from './pro
 import type { Handled, RunQueue } from './queue.js';
 import { type RunLimits, resolveRun } from './spec.js';
 
+/** Events deleted per event-loop turn when a run is deleted (~a few ms of SQLite work). */
+export const DELETE_SLICE = 2000;
+/** Free pages given back to the file system per turn after a delete. */
+const RECLAIM_SLICE = 1000;
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** How long after its worker returned a run may wait for the worker's last message. */
 const RESULT_GRACE_MS = 2000;
 /** A cancel for a run this process does not train is asked again this often until the run is final. */
@@ -45,6 +51,8 @@ export interface ModelAccess {
 interface Active {
   handle: RunHandle;
   step: number;
+  /** Bytes of event frames recorded for this run by this process (a resumed run counts afresh). */
+  logBytes: number;
   /** Set when someone asked the run to stop: what to record when it does (`queued`: resume it later). */
   stop: { status: 'cancelled' | 'failed' | 'queued'; reason: string } | null;
   settled: boolean;
@@ -57,6 +65,8 @@ interface Active {
 export class RunManager {
   private readonly log: RunLog;
   private readonly active = new Map<string, Active>();
+  /** Runs whose log is being deleted: already gone to readers. */
+  private readonly deleting = new Set<string>();
   /** Creates between their admission and their row: they count against UNROLL_RUNS_MAX_QUEUED already. */
   private admitting = 0;
   private closing = false;
@@ -160,7 +170,7 @@ export class RunManager {
   }
 
   async get(id: string): Promise<Run> {
-    const run = await this.repo.get(id);
+    const run = this.deleting.has(id) ? undefined : await this.repo.get(id);
     if (!run) throw new AppError('not-found', `no run with id "${id}"`);
     return run;
   }
@@ -223,11 +233,22 @@ export class RunManager {
     return now;
   }
 
+  /**
+   * Deletes a finished run: its event log a slice at a time, yielding the event loop between slices (a
+   * long log is hundreds of thousands of rows), then the run, then the freed pages go back to the disk.
+   */
   async delete(id: string): Promise<void> {
     const run = await this.get(id);
     if (!FINAL_STATUSES.includes(run.status))
       throw new AppError('conflict', `the run is ${run.status}: cancel it before deleting it`);
-    await this.repo.delete(id);
+    this.deleting.add(id);
+    try {
+      while ((await this.repo.deleteEvents(id, DELETE_SLICE)) > 0) await turn();
+      await this.repo.delete(id);
+      while ((await this.repo.reclaim(RECLAIM_SLICE)) > 0 && !this.closing) await turn();
+    } finally {
+      this.deleting.delete(id);
+    }
   }
 
   /**
@@ -270,6 +291,9 @@ export class RunManager {
 
   /** Trains a run the queue handed this process; resolves once it is settled (or stopped to resume later). */
   private async train(id: string): Promise<Handled> {
+    // handed again while it trains here (BullMQ took a slow lock renewal for a death): one training, not two
+    const training = this.active.get(id);
+    if (training) return training.done;
     if (this.closing) return 'requeue';
     try {
       const spec = await this.repo.spec(id);
@@ -310,7 +334,16 @@ export class RunManager {
     const done = new Promise<Handled>((r) => {
       resolve = r;
     });
-    const a: Active = { handle, step: resume?.step ?? 0, stop: null, settled: false, resulting: false, done, resolve };
+    const a: Active = {
+      handle,
+      step: resume?.step ?? 0,
+      logBytes: 0,
+      stop: null,
+      settled: false,
+      resulting: false,
+      done,
+      resolve,
+    };
     this.active.set(id, a);
     handle.port.on('message', (m: WorkerMessage) => {
       this.onMessage(id, a, m).catch((err) => {
@@ -345,6 +378,16 @@ export class RunManager {
   private async onMessage(id: string, a: Active, m: WorkerMessage): Promise<void> {
     if (a.settled) return;
     if (m.type === 'events') {
+      const bytes = m.events.reduce((n, e) => n + e.text.length, 0);
+      if (a.logBytes + bytes > this.opts.limits.maxLogBytes) {
+        // the admission estimate is an upper bound, so this is a backstop: the log keeps what fits
+        this.stop(a, {
+          status: 'failed',
+          reason: `its event log reached UNROLL_RUN_MAX_LOG_BYTES = ${this.opts.limits.maxLogBytes} bytes`,
+        });
+        return;
+      }
+      a.logBytes += bytes;
       const last = m.events.findLast((e) => e.kind === 'step');
       if (last) a.step = last.step + 1;
       // acknowledged once committed: a worker runs at most its window ahead of the log

@@ -7,7 +7,7 @@ import type { OptimizerSpec } from '../core/optim.js';
 import { AppError, RequestValidationError } from '../errors.js';
 import { batchIssues } from '../schemas/compute.js';
 import type { CreateRunBody, RunSpec, TaskParams } from '../schemas/runs.js';
-import type { DataSource, TrainSpec } from './loop.js';
+import { type DataSource, EVAL_SIZE, type TrainSpec } from './loop.js';
 import { TASKS } from './tasks.js';
 
 export type { RunSpec } from '../schemas/runs.js';
@@ -18,6 +18,10 @@ export const DATA_DEFAULTS = { optimizer: { name: 'adam', lr: 1e-3 } as Optimize
 export interface RunLimits {
   maxSteps: number;
   maxCost: number;
+  /** A whole run's cost: its steps, snapshots and evaluation (UNROLL_RUN_MAX_COST). */
+  maxRunCost: number;
+  /** Bytes of one run's event log (UNROLL_RUN_MAX_LOG_BYTES). */
+  maxLogBytes: number;
   maxParams: number;
   maxOutputElements: number;
   hiddenEvery: number;
@@ -107,6 +111,36 @@ export function resolveRun(body: CreateRunBody, lookup: StoredModelLookup, limit
   };
 }
 
+/** Multiply-add equivalents of one timestep's fixed work in one pass (see compute/cost.ts). */
+const STEP_COST = 2_000;
+/** A training step is a forward pass, the backward pass (about twice its multiply-adds) and the optimizer. */
+const TRAIN_PASSES = 3;
+/** Upper bound of one number in a frame's JSON, with its separator. */
+const JSON_NUMBER_BYTES = 25;
+/** A frame's fixed members (event, step, loss, accuracy, the gradient norms' keys). */
+const FRAME_OVERHEAD_BYTES = 200;
+
+/** Sequences the held-out evaluation runs on. */
+export function evalSize(spec: RunSpec): number {
+  return spec.source.kind === 'data' ? spec.source.N : EVAL_SIZE;
+}
+
+/** Snapshots a run records: every hiddenEvery steps, and one of the final weights. */
+const snapshots = (spec: RunSpec) => Math.ceil(spec.steps / spec.hiddenEvery) + 1;
+
+/** A whole run's cost before it starts: every step, every hidden snapshot (B = 1) and the evaluation. */
+export function runCost(spec: RunSpec, B: number, T: number): number {
+  const pass = (b: number) => forwardCost(spec.config, b, T) + T * STEP_COST;
+  return spec.steps * TRAIN_PASSES * pass(B) + snapshots(spec) * pass(1) + pass(evalSize(spec));
+}
+
+/** The most bytes a run's event log can take: a step frame per step (dhNorm has T numbers), the snapshots (T·H). */
+export function logBytes(spec: RunSpec, T: number): number {
+  const step = FRAME_OVERHEAD_BYTES + (T + 7) * JSON_NUMBER_BYTES;
+  const hidden = FRAME_OVERHEAD_BYTES + T * (spec.config.hiddenSize + 1) * JSON_NUMBER_BYTES;
+  return spec.steps * step + snapshots(spec) * hidden + 4 * FRAME_OVERHEAD_BYTES;
+}
+
 function checkLimits(spec: RunSpec, T: number, limits: RunLimits): void {
   if (spec.steps > limits.maxSteps)
     throw new AppError('too-expensive', `steps = ${spec.steps} is above UNROLL_RUN_MAX_STEPS = ${limits.maxSteps}`);
@@ -116,6 +150,18 @@ function checkLimits(spec: RunSpec, T: number, limits: RunLimits): void {
     throw new AppError(
       'too-expensive',
       `one step costs ${cost.toExponential(3)} multiply-adds (B·T·H·(d+H) with B=${B}, T=${T}), above UNROLL_MAX_COMPUTE_COST = ${limits.maxCost}`,
+    );
+  const total = runCost(spec, B, T);
+  if (total > limits.maxRunCost)
+    throw new AppError(
+      'too-expensive',
+      `the run costs ${total.toExponential(3)} multiply-adds in all (${spec.steps} steps of B=${B}, T=${T}, ${snapshots(spec)} hidden snapshots, an evaluation on ${evalSize(spec)} sequences), above UNROLL_RUN_MAX_COST = ${limits.maxRunCost}`,
+    );
+  const bytes = logBytes(spec, T);
+  if (bytes > limits.maxLogBytes)
+    throw new AppError(
+      'too-expensive',
+      `the run's event log could take ${bytes} bytes (${spec.steps} step frames, ${snapshots(spec)} hidden snapshots of T·H = ${T * spec.config.hiddenSize} numbers), above UNROLL_RUN_MAX_LOG_BYTES = ${limits.maxLogBytes}: ask for a larger hiddenEvery or fewer steps`,
     );
   const snapshot = T * spec.config.hiddenSize;
   if (snapshot > limits.maxOutputElements)

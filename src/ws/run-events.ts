@@ -29,6 +29,7 @@ export async function followRun(
   since: number,
   budget: number,
 ): Promise<void> {
+  // no send timeout: conflation bounds what a follower that stops reading holds (the budget, one slot per kind)
   const sender = new FrameSender(ws, budget);
   let lastSeq = 0;
   let live = false;
@@ -77,10 +78,14 @@ export async function followRun(
         ended = true;
         continue;
       }
-      for (const e of page) sender.send(e.frame);
-      lastSeq = page[page.length - 1].seq;
+      for (const e of page) {
+        if (closed) return;
+        sender.send(e.frame);
+        lastSeq = e.seq;
+        // one frame past the budget at most: a page of large hidden snapshots must not all wait in memory
+        if (sender.over) await sender.drained();
+      }
       buffer = buffer.filter((e) => e.seq > lastSeq);
-      await sender.drained();
     }
   } catch {
     // the log could not be read (the database is down): the client reconnects with ?since=

@@ -3,7 +3,9 @@
 // wins, and the frame that finally goes out says how many of its kind were skipped; every other frame is
 // sent in order, never dropped. `drained()` lets a producer that must not drop (a replay, an op's frames)
 // wait for the client to read instead.
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import type { SendBudget } from '../compute/send-budget.js';
 
 interface Slot {
   text: string;
@@ -15,14 +17,21 @@ export class FrameSender {
   private readonly slots = new Map<string, Slot>();
   private waiters: (() => void)[] = [];
   private order = 0;
+  private unwatch: (() => void) | null = null;
   /** Frames dropped by conflation on this socket, all kinds together. */
   skippedTotal = 0;
 
   constructor(
     private readonly ws: WebSocket,
     readonly budget: number,
+    /** When given, a socket over its budget that takes no bytes for its send timeout is closed. */
+    private readonly process?: SendBudget,
   ) {
-    ws.once('close', () => this.wake());
+    ws.once('close', () => {
+      this.unwatch?.();
+      this.unwatch = null;
+      this.wake();
+    });
   }
 
   get open(): boolean {
@@ -67,6 +76,8 @@ export class FrameSender {
   /** Called as each frame leaves for the network: the moment the buffer shrinks. */
   private readonly onWritten = () => {
     if (this.over && this.open) return;
+    this.unwatch?.();
+    this.unwatch = null;
     if (this.slots.size) this.flushSlots();
     this.wake();
   };
@@ -85,6 +96,8 @@ export class FrameSender {
   /** A frame already encoded (one Buffer shared by every follower of a run) is sent as text all the same. */
   private write(data: string | Buffer): void {
     this.ws.send(data, { binary: false }, this.onWritten);
+    const socket = (this.ws as WebSocket & { _socket?: Socket })._socket;
+    if (this.process && !this.unwatch && this.over && socket) this.unwatch = this.process.watch(socket, () => {});
   }
 
   private wake(): void {

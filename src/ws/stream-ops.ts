@@ -2,6 +2,7 @@
 // pool for large ones, cancelled by the signal), emits its per-timestep frames, then the result frame,
 // encoded by the REST route's own response schema so it is the REST body. Adding an op = one entry here.
 import { z } from 'zod';
+import { answerElements, JSON_BYTES_PER_NUMBER } from '../compute/cost.js';
 import type { ModelService } from '../compute/models.js';
 import { materialize } from '../compute/models.js';
 import { toTask } from '../compute/requests.js';
@@ -24,6 +25,11 @@ export interface OpContext {
   models: ModelService;
   maxParams: number;
   signal: AbortSignal;
+  /**
+   * Counts `bytes` of result this op will hold until its frames are read against the process-wide send
+   * budget (UNROLL_SEND_BUDGET_BYTES), until the op ends; throws the 503 when they do not fit.
+   */
+  hold(bytes: number): void;
   /** Sends one frame (never dropped) and resolves when the client has read enough to take more. */
   emit(frame: object | string): Promise<void>;
 }
@@ -62,6 +68,11 @@ async function forwardSteps(id: string, h: TensorData, ctx: OpContext): Promise<
   }
 }
 
+/** What an op holds while its client reads: the result's float64 tensors and the text of its frames. */
+function heldBytes(task: Parameters<typeof answerElements>[0]): number {
+  return answerElements(task) * (Float64Array.BYTES_PER_ELEMENT + JSON_BYTES_PER_NUMBER);
+}
+
 /** The REST response, encoded by its zod schema, tagged as this op's result. */
 function resultText<S extends z.ZodType>(schema: S, id: string, value: z.output<S>): string {
   const body = z.encode(schema, value) as Record<string, unknown>;
@@ -74,7 +85,9 @@ export const STREAM_OPS: Handlers = {
     const include = frame.include ?? [];
     // h is always computed (the steps need it) but sent in the result only when asked for, as REST does
     const task = toTask('forward', model, { ...frame, include: [...new Set([...include, 'h' as const])] }, stored);
-    const out = await ctx.compute.run(task, ctx.signal);
+    ctx.compute.admit(task, true);
+    ctx.hold(heldBytes(task));
+    const out = await ctx.compute.run(task, ctx.signal, true);
     await forwardSteps(frame.id, out.h!, ctx);
     if (ctx.signal.aborted) return;
     const { h, logits, ...rest } = out;
@@ -95,7 +108,9 @@ export const STREAM_OPS: Handlers = {
       { ...frame, include: [...new Set([...include, 'h' as const, 'dh' as const])] },
       stored,
     );
-    const out = await ctx.compute.run(task, ctx.signal);
+    ctx.compute.admit(task, true);
+    ctx.hold(heldBytes(task));
+    const out = await ctx.compute.run(task, ctx.signal, true);
     await forwardSteps(frame.id, out.h!, ctx);
     const dh = out.dh!;
     for (let t = dh.shape[1] - 1; t >= 0 && !ctx.signal.aborted; t--) {

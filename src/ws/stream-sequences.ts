@@ -15,6 +15,8 @@ import { forwardStepFrames } from './stream-ops.js';
 
 export interface SessionHost {
   sequences: SequenceService;
+  /** The socket's token digest when API tokens are on: its sequences are its own (see SequenceFlags.owner). */
+  owner?: string;
   getModel(idOrName: string): Promise<StoredModel>;
   /** Sends a frame (never dropped); resolves when the client can take more, or at once when `signal` aborts. */
   emit(frame: object | string, signal: AbortSignal): Promise<void>;
@@ -88,7 +90,8 @@ export class SequenceSessions {
     const issues = batchIssues(s.model.config, frame);
     if (issues.length) throw new RequestValidationError(issues);
     const include = frame.include ?? [];
-    const flags = { id: s.sequenceId, start: s.startNext, end: frame.end };
+    const owner = this.host.owner;
+    const flags = { id: s.sequenceId, start: s.startNext, end: frame.end, ...(owner === undefined ? {} : { owner }) };
     const out: ForwardOut = await this.host.sequences.forward(
       s.model,
       { data: frame.x.data, shape: [...frame.x.shape] },
@@ -124,7 +127,8 @@ export class SequenceSessions {
     if (!s || s.ended) return;
     s.ended = true;
     this.sessions.delete(id);
-    if (reason === 'cancelled' && s.model) this.host.sequences.end(s.model, s.sequenceId).catch(() => {});
+    if (reason === 'cancelled' && s.model)
+      this.host.sequences.end(s.model, s.sequenceId, this.host.owner).catch(() => {});
     const done: SequenceEndFrame = { event: 'sequence_end', id, sequenceId: s.sequenceId, steps: s.steps, reason };
     // the end frame goes out even though the session's own signal has fired
     void this.host.emit(done, new AbortController().signal);

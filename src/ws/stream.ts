@@ -5,6 +5,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { ModelService } from '../compute/models.js';
+import type { SendBudget } from '../compute/send-budget.js';
 import type { SequenceService } from '../compute/sequences.js';
 import type { ComputeService } from '../compute/service.js';
 import { CancelledError } from '../core/errors.js';
@@ -25,6 +26,10 @@ export interface StreamDeps {
   maxOps: number;
   /** Bytes buffered for the client before ops wait for it (UNROLL_WS_SEND_BUDGET). */
   sendBudget: number;
+  /** The process-wide budget that op results count against while they wait for their client. */
+  processBudget?: SendBudget;
+  /** The socket's token digest when API tokens are on (its sequences are its own). */
+  owner?: string;
   log: FastifyBaseLogger;
 }
 
@@ -40,7 +45,7 @@ function onAbort(signal: AbortSignal): { promise: Promise<void>; off: () => void
 }
 
 export function streamSession(ws: WebSocket, deps: StreamDeps): void {
-  const sender = new FrameSender(ws, deps.sendBudget);
+  const sender = new FrameSender(ws, deps.sendBudget, deps.processBudget);
   const ops = new Map<string, AbortController>();
 
   // a client that does not read stops being read: its frames wait in TCP, not in our memory
@@ -57,13 +62,15 @@ export function streamSession(ws: WebSocket, deps: StreamDeps): void {
     // errorToProblem knows every error but a cancellation, which has no HTTP answer: here it is a frame
     const e = err instanceof CancelledError ? new AppError('cancelled', err.message) : err;
     const body = errorToProblem(e, deps.maxBodyBytes)!.body;
-    if (body.status >= 500) deps.log.error({ err, op: id }, 'stream operation failed');
+    if (body.status === 503) deps.log.warn({ op: id, detail: body.detail }, 'stream operation shed');
+    else if (body.status >= 500) deps.log.error({ err, op: id }, 'stream operation failed');
     sender.send(JSON.stringify({ event: 'error', ...(id === undefined ? {} : { id }), ...body }));
     void pace();
   };
 
   const sessions = new SequenceSessions({
     sequences: deps.sequences,
+    owner: deps.owner,
     getModel: (id) => deps.models.get(id),
     emit: async (f, signal) => {
       sender.send(typeof f === 'string' ? f : JSON.stringify(f));
@@ -73,11 +80,15 @@ export function streamSession(ws: WebSocket, deps: StreamDeps): void {
   });
 
   const run = async (frame: Extract<StreamRequest, { op: 'forward' | 'bptt' }>, ac: AbortController) => {
+    const releases: (() => void)[] = [];
     const ctx: OpContext = {
       compute: deps.compute,
       models: deps.models,
       maxParams: deps.maxParams,
       signal: ac.signal,
+      hold: (bytes) => {
+        if (deps.processBudget) releases.push(deps.processBudget.reserve(bytes, 'a stream result'));
+      },
       emit: async (f) => {
         if (ac.signal.aborted) return;
         sender.send(typeof f === 'string' ? f : JSON.stringify(f));
@@ -85,12 +96,18 @@ export function streamSession(ws: WebSocket, deps: StreamDeps): void {
       },
     };
     try {
+      // a socket over its budget makes no new results: the op starts once the client has read
+      if (sender.over) {
+        await pace(ac.signal);
+        if (ac.signal.aborted) throw new CancelledError('the operation was cancelled');
+      }
       const handler = STREAM_OPS[frame.op] as (f: typeof frame, c: OpContext) => Promise<void>;
       await handler(frame, ctx);
       if (ac.signal.aborted) throw new CancelledError('the operation was cancelled');
     } catch (err) {
       sendError(frame.id, ac.signal.aborted ? new CancelledError('the operation was cancelled') : err);
     } finally {
+      for (const release of releases) release();
       if (ops.get(frame.id) === ac) ops.delete(frame.id);
     }
   };

@@ -12,6 +12,7 @@ import { OWN_PG_MISSING, type OwnPostgres, ownPostgres } from '../helpers/own-pg
 const TIMEOUT_MS = 1500;
 /** What "within a few seconds" means here, with room for a loaded machine. */
 const ANSWER_WITHIN_MS = 8000;
+const LONG_RUN = { task: { name: 'sign-of-sum', length: 5 }, steps: 1_000_000, batchSize: 4 };
 const model = { config: { inputSize: 2, hiddenSize: 3, outputSize: 2 }, init: { seed: 1 } };
 const x = [
   [
@@ -51,6 +52,13 @@ describe.skipIf(OWN_PG_MISSING !== null)(
       expect(created.statusCode).toBe(201);
       const id = created.json().id;
       expect((await app.inject({ url: '/ready' })).statusCode).toBe(200);
+      // a run training when the database goes: its events cannot be recorded, which stops it, not the process
+      const run = await app.inject({ method: 'POST', url: '/v1/runs', payload: LONG_RUN });
+      expect(run.statusCode).toBe(202);
+      // (training, not just started: a worker thread can take a while to load on a busy machine)
+      const step = async () => (await app.inject({ url: `/v1/runs/${run.json().id}` })).json().step ?? 0;
+      for (let i = 0; i < 200 && (await step()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await step()).toBeGreaterThan(0);
 
       pg.stop();
       for (const [method, url, payload] of [
@@ -84,6 +92,9 @@ describe.skipIf(OWN_PG_MISSING !== null)(
       expect(back).toBe(200);
       expect((await app.inject({ url: '/ready' })).statusCode).toBe(200);
       expect((await app.inject({ method: 'POST', url: '/v1/models', payload: model })).statusCode).toBe(201);
+      // the run stopped when its events could not be recorded; its thread is free again
+      for (let i = 0; i < 100 && app.services.runs.running() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(app.services.runs.running()).toBe(0);
     }, 60_000);
 
     it('refuses to start on an unreachable UNROLL_DATABASE_URL: one line naming it, exit 1', async () => {

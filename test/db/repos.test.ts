@@ -131,8 +131,8 @@ for (const d of all) {
       expect(Array.from(inputs.params.V)).toEqual(Array.from(params.V));
       expect((await repo.inputs('r2', config))!.dataX).toBeNull();
       expect(await repo.spec('r1')).toEqual(spec);
-      expect(await repo.claim('r1')).toBe(true);
-      expect(await repo.claim('r1')).toBe(false);
+      expect(await repo.claim('r1')).toBe(1); // the first attempt
+      expect(await repo.claim('r1')).toBe(0);
       expect(await repo.idsWithStatus('running')).toEqual(['r1']);
       expect(await repo.idsWithStatus('queued')).toEqual(['r2']);
       expect(await repo.lastSeq('r1')).toBe(0);
@@ -140,7 +140,7 @@ for (const d of all) {
       await repo.record('r1', [ev(1, 0), ev(2, 1), ev(3, 2)], { step: 3, loss: 0.5, accuracy: 0.25 });
       expect((await repo.get('r1'))!).toMatchObject({ step: 3, metrics: { loss: 0.5, accuracy: 0.25 } });
       // a seq taken twice is refused, and nothing of its batch is kept
-      await expect(repo.record('r1', [ev(4, 3), ev(3, 3)])).rejects.toThrow();
+      await expect(repo.record('r1', [ev(4, 3), ev(3, 4)])).rejects.toThrow();
       expect(await repo.lastSeq('r1')).toBe(3);
       await repo.record('r1', [{ seq: 4, step: 3, kind: 'status', frame: '{}' }], undefined, {
         status: 'succeeded',
@@ -161,6 +161,50 @@ for (const d of all) {
       expect((await repo.list(10, 0)).total).toBe(2);
       expect(await repo.delete('r1')).toBe(true);
       expect(await repo.events('r1', 0, -1, 10)).toEqual([]);
+    });
+
+    it('runs: checkpoints replaced, attempts counted and refunded, a step written once, an end recorded once', async () => {
+      const repo = new RunsRepo(db);
+      const spec = {
+        config,
+        source: { kind: 'task', name: 'majority', params: { length: 5, symbols: 2 } },
+        steps: 10,
+      } as unknown as RunSpec;
+      const params = initParams(config, 3);
+      await repo.insert({ id: 'c1', name: null, task: 'majority', spec, params, dataX: null, dataTargets: null });
+      expect(await repo.checkpoint('c1')).toBeUndefined();
+      const bytes = new Uint8Array(new Float64Array([Math.PI, -0, 1e-300]).buffer);
+      await repo.saveCheckpoint('c1', { step: 100, meta: '{"a":1}', bytes });
+      await repo.saveCheckpoint('c1', { step: 200, meta: '{"a":2}', bytes });
+      const c = (await repo.checkpoint('c1'))!;
+      expect({ step: c.step, meta: c.meta }).toEqual({ step: 200, meta: '{"a":2}' });
+      expect(Buffer.from(c.bytes).equals(Buffer.from(bytes))).toBe(true); // bit for bit
+      expect(await repo.claim('c1')).toBe(1);
+      // a dead worker's run is still running: only a queue that hands it on claims it from there
+      expect(await repo.claim('c1')).toBe(0);
+      expect(await repo.claim('c1', ['queued', 'running'])).toBe(2);
+      await repo.requeue('c1', true); // a graceful stop gives its attempt back
+      expect(await repo.attempts('c1')).toBe(1);
+      expect((await repo.get('c1'))!.status).toBe('queued');
+      const ev = (seq: number, step: number, kind = 'step') => ({ seq, step, kind, frame: `{"step":${step}}` });
+      expect((await repo.record('c1', [ev(1, 0), ev(2, 1)], { step: 2, loss: 1, accuracy: 0 })).length).toBe(2);
+      // recomputed after a resume: step 1 is there already, step 2 is new; status events always go in
+      const again = await repo.record('c1', [ev(3, 1), ev(4, 2), ev(5, 2, 'status')], {
+        step: 3,
+        loss: 2,
+        accuracy: 1,
+      });
+      expect(again.map((e) => e.seq)).toEqual([4, 5]);
+      expect((await repo.get('c1'))!.step).toBe(3);
+      const skipped = await repo.record('c1', [ev(6, 1)], { step: 2, loss: 9, accuracy: 9 });
+      expect(skipped).toEqual([]);
+      expect((await repo.get('c1'))!.metrics.loss).toBe(2); // progress did not move back
+      const end = { status: 'cancelled' as const, step: 3, reason: 'a' };
+      expect((await repo.record('c1', [ev(7, 3, 'status')], undefined, end)).length).toBe(1);
+      expect(await repo.checkpoint('c1')).toBeUndefined(); // a final run resumes no more
+      expect(await repo.record('c1', [ev(8, 3, 'status')], undefined, { ...end, status: 'failed' })).toEqual([]);
+      expect((await repo.get('c1'))!).toMatchObject({ status: 'cancelled', reason: 'a' });
+      expect((await repo.events('c1', 0, -1, 10)).map((e) => e.seq)).toEqual([1, 2, 4, 5, 7]);
     });
 
     it('secrets: the first offer is kept, even when several processes ask at once', async () => {

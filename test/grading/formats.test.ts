@@ -29,6 +29,8 @@ describe('report formats', () => {
   it('gradescope: score, and one test per question with name, score, max_score, status, output, visibility', () => {
     const g = toGradescope(report);
     expect(g.score).toBe(2);
+    // the run's stdout is the kit's log, never feedback (issue 15)
+    expect(g).toMatchObject({ visibility: 'visible', stdout_visibility: 'hidden', extra_data: { submission: 's1' } });
     expect(g.tests).toEqual([
       expect.objectContaining({
         name: 'y (y)',

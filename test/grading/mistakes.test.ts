@@ -109,6 +109,10 @@ const CASES: Record<string, () => Case> = {
     for (let t = 0; t < scalar.T; t++) J.push(scalar.x[t] + (t > 0 ? W * J[t - 1] : 0));
     return { problem: scalar, quantity: 'jacobian.U.weight', answer: J };
   },
+  // Exercise 2's out.size() = (5, 3): the axes swapped, the hidden state's shape, one prediction per step
+  'transposed-output-shape': () => ({ problem: sheet, quantity: 'y.shape', answer: [C, B] }),
+  'hidden-shape-for-output': () => ({ problem: sheet, quantity: 'y.shape', answer: [B, H] }),
+  'output-per-step-shape': () => ({ problem: sheet, quantity: 'y.shape', answer: [B, T, C] }),
 };
 
 describe('the mistake catalogue', () => {
@@ -120,6 +124,7 @@ describe('the mistake catalogue', () => {
     expect(r.status).toBe('incorrect');
     expect(r.mistake?.id).toBe(id);
     expect(r.feedback).toContain(r.mistake?.description);
+    expect(r.feedback).toContain(r.mistake?.equation);
   });
 
   it('covers every id API.md lists', () => {

@@ -16,6 +16,8 @@ export interface TestAppOptions {
   databaseUrl?: string;
   /** Start a real worker pool (piscina) of this many threads. */
   poolThreads?: number;
+  /** The clock grading's course rules read. */
+  now?: () => Date;
 }
 
 /** The database a test app was built on, for tests that read it directly or break it (the routes never see it). */
@@ -42,7 +44,7 @@ export async function testApp(opts: TestAppOptions = {}): Promise<FastifyInstanc
   const pool = opts.poolThreads
     ? createComputePool({ threads: opts.poolThreads, maxQueue: config.UNROLL_POOL_MAX_QUEUE })
     : null;
-  const app = await buildApp(config, { db, pool, logger: false });
+  const app = await buildApp(config, { db, pool, logger: false, now: opts.now });
   databases.set(app, db);
   app.addHook('onClose', async () => {
     await pool?.close();

@@ -64,6 +64,16 @@ function spellings(path: string): string[] {
     `/${first}/${tail}?`,
     `/${first}/${tail}#frag`,
     `/${first}%2F${tail}`,
+    `/x/%2e%2e/${first}/${tail}`, // encoded dot segments
+    `/x/%2E%2E%2F${first}/${tail}`,
+    `/${first}/%2e/${tail}`,
+    `/${first}\\${tail}`, // a backslash, which some URL parsers read as a slash
+    `/${first}/${tail};x=1`, // a matrix parameter
+    `/${first}/${tail}%00`,
+    `/${first}/${tail}%20`,
+    `/${first.toUpperCase()}/${tail}`, // case
+    `HTTP://127.0.0.1:${port}${path}`,
+    `http://127.0.0.1:${port}//${first}/${tail}`,
     `http://127.0.0.1:${port}${path}`, // absolute form
     `http://other.example${path}`,
   ];
@@ -154,6 +164,17 @@ describe('with UNROLL_API_TOKENS, no spelling of a protected route gets through 
     expect(await raw('POST', '/v1/forward', auth, forward)).toBe(200);
     expect(await raw('GET', '/v2', auth)).toBe(200);
   });
+});
+
+describe('methods the router adds or answers by itself', () => {
+  for (const path of ['/v1/models', '/v1/models/x', '/v1/runs', '/v2', '/v2/models/x']) {
+    it(`HEAD ${path} (the route Fastify derives from GET) needs a token too`, async () => {
+      for (const target of spellings(path)) {
+        const status = await raw('HEAD', target);
+        expect({ target, status }).toEqual({ target, status: 401 });
+      }
+    });
+  }
 });
 
 describe('routes declared public stay public', () => {

@@ -11,7 +11,7 @@ const env = { UNROLL_INSTRUCTOR_TOKENS: 'teach', UNROLL_SUBMISSION_RATE_MAX: '2'
 const teacher = { authorization: 'Bearer teach' };
 
 describe('submission rate limit', () => {
-  it('429 problem+json with Retry-After past UNROLL_SUBMISSION_RATE_MAX, per student token', async () => {
+  it('429 problem+json with Retry-After past UNROLL_SUBMISSION_RATE_MAX, per token and student', async () => {
     const app = await testApp({ env });
     try {
       const id = (
@@ -37,6 +37,10 @@ describe('submission rate limit', () => {
       expect(third.json()).toMatchObject({ status: 429, type: '/problems/rate-limited' });
       expect(third.json().detail).toContain('UNROLL_SUBMISSION_RATE_MAX');
       expect((await send('b', await token('b'))).statusCode).toBe(200);
+      // an instructor token (a platform kit grading a class) has a budget per student, not one for all
+      for (const s of ['c', 'd', 'e']) expect((await send(s, 'teach')).statusCode).toBe(200);
+      expect((await send('c', 'teach')).statusCode).toBe(200);
+      expect((await send('c', 'teach')).statusCode).toBe(429);
     } finally {
       await app.close();
     }

@@ -49,7 +49,8 @@ it('keeps server memory flat while a client that never reads follows a long run'
   const created = await app.inject({
     method: 'POST',
     url: '/v1/runs',
-    payload: { task: { name: 'sign-of-sum', length: 100 }, steps: 1_000_000, batchSize: 1, hiddenEvery: 100 },
+    // long enough to outlast the test, short enough for UNROLL_RUN_MAX_LOG_BYTES (a step frame here is ~2.5 KB)
+    payload: { task: { name: 'sign-of-sum', length: 100 }, steps: 200_000, batchSize: 1, hiddenEvery: 100 },
   });
   const id = created.json().id;
   const ws = new WebSocket(`${base}/v1/runs/${id}/events`);

@@ -3,7 +3,8 @@ import { models } from './001-models.js';
 import { grading } from './002-grading.js';
 import { runs } from './003-runs.js';
 import { secrets } from './004-secrets.js';
-import { checkpoints } from './005-checkpoints.js';
+import { course } from './005-course.js';
+import { checkpoints } from './006-checkpoints.js';
 import type { Migration } from './types.js';
 
-export const MIGRATIONS: readonly Migration[] = [models, grading, runs, secrets, checkpoints];
+export const MIGRATIONS: readonly Migration[] = [models, grading, runs, secrets, course, checkpoints];

@@ -1,4 +1,5 @@
 // POST /v1/forward, /v1/bptt, /v1/jacobian, /v1/gradcheck on an inline model.
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { materialize } from '../../compute/models.js';
 import { toTask } from '../../compute/requests.js';
@@ -14,10 +15,12 @@ import {
 } from '../../schemas/compute.js';
 import { withProblems } from '../../schemas/problem.js';
 import type { Services } from '../../services.js';
+import { holdAnswer } from '../send-budget.js';
 import { clientGone } from '../signal.js';
 
 export const computeRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { compute, config } = services;
+  const hold = (reply: FastifyReply) => holdAnswer(services.sendBudget, reply);
   const tags = ['compute'];
   app.post(
     '/v1/forward',
@@ -33,6 +36,7 @@ export const computeRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       compute.run(
         toTask('forward', materialize(req.body.model, config.UNROLL_MAX_PARAMS), req.body),
         clientGone(reply),
+        hold(reply),
       ),
   );
   app.post(
@@ -46,7 +50,11 @@ export const computeRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       },
     },
     (req, reply) =>
-      compute.run(toTask('bptt', materialize(req.body.model, config.UNROLL_MAX_PARAMS), req.body), clientGone(reply)),
+      compute.run(
+        toTask('bptt', materialize(req.body.model, config.UNROLL_MAX_PARAMS), req.body),
+        clientGone(reply),
+        hold(reply),
+      ),
   );
   app.post(
     '/v1/jacobian',
@@ -62,6 +70,7 @@ export const computeRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       compute.run(
         toTask('jacobian', materialize(req.body.model, config.UNROLL_MAX_PARAMS), req.body),
         clientGone(reply),
+        hold(reply),
       ),
   );
   app.post(
@@ -78,6 +87,7 @@ export const computeRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
       compute.run(
         toTask('gradcheck', materialize(req.body.model, config.UNROLL_MAX_PARAMS), req.body),
         clientGone(reply),
+        hold(reply),
       ),
   );
 };

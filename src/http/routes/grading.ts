@@ -116,8 +116,12 @@ export const gradingRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
         rateLimit: {
           max: config.UNROLL_SUBMISSION_RATE_MAX,
           timeWindow: config.UNROLL_SUBMISSION_RATE_WINDOW_MS,
-          // per submission token (so per student and assignment); without one, per address
-          keyGenerator: (req) => bearerToken(req) ?? `ip:${req.ip}`,
+          // per token and student: a student's token is theirs alone, and an instructor token (a platform kit
+          // submitting for a whole class) gets a budget per student; without a token, per address. Counted
+          // once the body is read (preHandler), so the student is known.
+          hook: 'preHandler',
+          keyGenerator: (req) =>
+            `${bearerToken(req) ?? `ip:${req.ip}`}\0${(req.body as { student?: string } | undefined)?.student ?? ''}`,
           errorResponseBuilder: (_req, ctx) =>
             new AppError(
               'rate-limited',

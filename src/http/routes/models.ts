@@ -1,5 +1,7 @@
 // Stored models: CRUD under /v1/models, and the compute routes on a stored model.
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { stateDictOf } from '../../compute/models.js';
 import { toTask } from '../../compute/requests.js';
 import type { StoredModel } from '../../db/models.repo.js';
@@ -14,16 +16,35 @@ import {
   JacobianResponse,
 } from '../../schemas/compute.js';
 import { WeightsInput } from '../../schemas/model.js';
-import { CreateModelBody, LayoutQuery, ListQuery, ModelDetail, ModelList, ModelParams } from '../../schemas/models.js';
+import {
+  CreateModelBody,
+  LayoutQuery,
+  ListQuery,
+  ModelDetail,
+  ModelList,
+  ModelParams,
+  ModelSummary,
+} from '../../schemas/models.js';
 import { DELETED, withProblems } from '../../schemas/problem.js';
 import type { Services } from '../../services.js';
+import { jsonWithTensors, numbersIn, STREAM_MIN_NUMBERS } from '../json-stream.js';
+import { holdAnswer } from '../send-budget.js';
 import { clientGone } from '../signal.js';
 
 const summary = ({ params: _, ...s }: StoredModel) => s;
 const detail = (m: StoredModel, q?: LayoutQuery) => ({ ...summary(m), weights: stateDictOf(m.config, m.params, q) });
 
+/** The model with its weights: through the response schema, or streamed as the client reads when large. */
+function sendDetail(reply: FastifyReply, m: StoredModel, q?: LayoutQuery) {
+  const weights = stateDictOf(m.config, m.params, q);
+  if (numbersIn(weights) < STREAM_MIN_NUMBERS) return { ...summary(m), weights };
+  const head = z.encode(ModelSummary, summary(m)) as Record<string, unknown>;
+  return reply.type('application/json').send(jsonWithTensors(head, 'weights', weights));
+}
+
 export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { models, compute } = services;
+  const hold = (r: FastifyReply) => holdAnswer(services.sendBudget, r);
   const tags = ['models'];
   const params = ModelParams;
 
@@ -41,7 +62,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
     async (req, reply) => {
       const m = await models.create(req.body);
       reply.code(201).header('location', `/v1/models/${m.id}`);
-      return detail(m, req.query);
+      return sendDetail(reply, m, req.query);
     },
   );
   app.get(
@@ -71,7 +92,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         response: withProblems(ModelDetail),
       },
     },
-    async (req) => detail(await models.get(req.params.id), req.query),
+    async (req, reply) => sendDetail(reply, await models.get(req.params.id), req.query),
   );
   app.put(
     '/v1/models/:id/weights',
@@ -119,7 +140,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) =>
-      compute.run(toTask('forward', await models.get(req.params.id), req.body, true), clientGone(reply)),
+      compute.run(toTask('forward', await models.get(req.params.id), req.body, true), clientGone(reply), hold(reply)),
   );
   app.post(
     '/v1/models/:id/bptt',
@@ -133,7 +154,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) =>
-      compute.run(toTask('bptt', await models.get(req.params.id), req.body, true), clientGone(reply)),
+      compute.run(toTask('bptt', await models.get(req.params.id), req.body, true), clientGone(reply), hold(reply)),
   );
   app.post(
     '/v1/models/:id/jacobian',
@@ -147,7 +168,7 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) =>
-      compute.run(toTask('jacobian', await models.get(req.params.id), req.body, true), clientGone(reply)),
+      compute.run(toTask('jacobian', await models.get(req.params.id), req.body, true), clientGone(reply), hold(reply)),
   );
   app.post(
     '/v1/models/:id/gradcheck',
@@ -161,6 +182,6 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
       },
     },
     async (req, reply) =>
-      compute.run(toTask('gradcheck', await models.get(req.params.id), req.body, true), clientGone(reply)),
+      compute.run(toTask('gradcheck', await models.get(req.params.id), req.body, true), clientGone(reply), hold(reply)),
   );
 };

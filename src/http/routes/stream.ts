@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AppError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { streamSession } from '../../ws/stream.js';
+import { tokenOwner } from '../auth.js';
 
 export const streamRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { config } = services;
@@ -28,6 +29,8 @@ export const streamRoutes: FastifyPluginAsyncZod<{ services: Services }> = async
         maxBodyBytes: config.UNROLL_MAX_BODY_BYTES,
         maxOps: config.UNROLL_STREAM_MAX_OPS,
         sendBudget: config.UNROLL_WS_SEND_BUDGET,
+        processBudget: services.sendBudget,
+        owner: tokenOwner(req, config.UNROLL_API_TOKENS),
         log: req.log,
       }),
   });

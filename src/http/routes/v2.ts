@@ -14,7 +14,7 @@ import {
   withV2Errors,
 } from '../../schemas/v2.js';
 import type { Services } from '../../services.js';
-import { PUBLIC } from '../auth.js';
+import { PUBLIC, tokenOwner } from '../auth.js';
 import { clientGone } from '../signal.js';
 import { registerBinaryInputs } from '../v2-binary.js';
 import { registerV2Errors } from '../v2-errors.js';
@@ -83,7 +83,14 @@ export const v2Routes: FastifyPluginAsyncZod<{ services: Services }> = async (ap
           response: withV2Errors(InferResponse),
         },
       },
-      (req, reply) => oip.infer(req.params.name, version(req.params), req.body, clientGone(reply)),
+      (req, reply) =>
+        oip.infer(
+          req.params.name,
+          version(req.params),
+          req.body,
+          clientGone(reply),
+          tokenOwner(req, services.config.UNROLL_API_TOKENS),
+        ),
     );
   }
 };

@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { bytes, type Migration } from './types.js';
 
 export const checkpoints: Migration = {
-  name: '005-checkpoints',
+  name: '006-checkpoints',
   async up(db, d) {
     await db.schema
       .alterTable('runs')

@@ -60,6 +60,8 @@ const env = (role: 'api' | 'worker') => ({
   UNROLL_SUBMISSION_RATE_MAX: '3',
   UNROLL_SUBMISSION_RATE_WINDOW_MS: '60000',
   LOG_LEVEL: 'warn',
+  // a budget no test reaches, so a follower under load gets every frame (nothing conflated)
+  UNROLL_WS_SEND_BUDGET: String(256 * 1024 * 1024),
 });
 const start = async (role: 'api' | 'worker') => {
   const s = await startServer({ ...env(role), LOG_LEVEL: 'info' });
@@ -230,7 +232,7 @@ describe.skipIf(!up)('two api processes and two workers on one PostgreSQL and on
       const r = await fetch(`${base}/v1/assignments/none/submissions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: 'Bearer same-student-token' },
-        body: '{}',
+        body: JSON.stringify({ student: 'alice', answers: {} }),
       });
       statuses.push(r.status);
     }
@@ -261,9 +263,10 @@ describe.skipIf(!up)('two api processes and two workers on one PostgreSQL and on
     const run = await waitForRun(A.base, id, (r) => r.status === 'succeeded' || r.status === 'failed', 180_000);
     expect(run.status, JSON.stringify(run)).toBe('succeeded');
     const frames = await watcher.untilClosed();
-    expect(frames.filter((f) => f.event === 'step').map((f) => f.step)).toEqual(
-      Array.from({ length: spec.steps }, (_, i) => i),
-    );
+    // soft: a gap here is reported, and the rest (the log, the weights, the late follower, cancel) still runs
+    expect
+      .soft(frames.filter((f) => f.event === 'step').map((f) => f.step))
+      .toEqual(Array.from({ length: spec.steps }, (_, i) => i));
     // a late follower on B from the middle: every step after S once
     const late = await new Frames(
       new WebSocket(`${B.base.replace('http', 'ws')}/v1/runs/${id}/events?since=300`),
@@ -288,7 +291,7 @@ describe.skipIf(!up)('two api processes and two workers on one PostgreSQL and on
     const fresh = await start('worker');
     if (victim === W1) W1 = fresh;
     else W2 = fresh;
-    const longId = await postRun(A.base, { ...spec, steps: 1_000_000 });
+    const longId = await postRun(A.base, { ...spec, steps: 100_000, hiddenEvery: 1000 });
     await waitForRun(A.base, longId, (r) => r.status === 'running' && r.step > 10, 60_000);
     const t0 = performance.now();
     const cancelled = await json(B.base, `/v1/runs/${longId}/cancel`, {});

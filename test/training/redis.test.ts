@@ -174,7 +174,7 @@ describe.skipIf(!up)('runs on BullMQ and Redis pub/sub', () => {
   }, 240_000);
 
   it('fails a run whose worker died UNROLL_RUN_MAX_ATTEMPTS times, with the reason', async () => {
-    const id = await postRun(api.base, { ...spec, steps: 1_000_000 });
+    const id = await postRun(api.base, { ...spec, steps: 100_000 });
     await waitForRun(api.base, id, (r) => r.status === 'running' && r.step > 0);
     const second = await start('worker');
     await worker.kill();
@@ -189,7 +189,7 @@ describe.skipIf(!up)('runs on BullMQ and Redis pub/sub', () => {
   }, 120_000);
 
   it('hands a run to another worker at a graceful shutdown (SIGTERM), without counting an attempt', async () => {
-    const id = await postRun(api.base, { ...spec, steps: 1_000_000 });
+    const id = await postRun(api.base, { ...spec, steps: 100_000 });
     await waitForRun(api.base, id, (r) => r.status === 'running' && r.step > EVERY);
     const next = await start('worker');
     await worker.stop();
@@ -204,7 +204,7 @@ describe.skipIf(!up)('runs on BullMQ and Redis pub/sub', () => {
   }, 120_000);
 
   it('stops a run training on a worker when the api is asked to cancel it', async () => {
-    const id = await postRun(api.base, { ...spec, steps: 1_000_000 });
+    const id = await postRun(api.base, { ...spec, steps: 100_000 });
     await waitForRun(api.base, id, (r) => r.status === 'running' && r.step > 10);
     const t0 = performance.now();
     const r = await fetch(`${api.base}/v1/runs/${id}/cancel`, { method: 'POST' });

@@ -3,7 +3,7 @@
 // starts with unroll_, and `promtool check metrics` finds nothing to say (scripts/lint-specs.sh).
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
-import type { SequenceStore } from './compute/sequence-store.js';
+import type { SequenceStates } from './compute/sequence-states.js';
 
 /**
  * prom-client's defaults include three gauges named like counters (`nodejs_active_handles_total` …, the
@@ -104,7 +104,7 @@ export function registerRunMetrics(
 }
 
 /** How many stateful sequences this instance holds, and the bytes of their state. */
-export function registerSequenceMetrics(registry: Registry, store: SequenceStore): void {
+export function registerSequenceMetrics(registry: Registry, store: SequenceStates): void {
   new Gauge({
     name: 'unroll_sequences_live',
     help: 'Stateful sequences (sequence_id) live on this instance',

@@ -3,10 +3,13 @@
 // tells the whole application; the routes receive these services and nothing rawer. A PostgreSQL store or
 // Redis-backed shared state plugs in here, where each service is given what it stores in.
 import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
 import { InferenceService } from './compute/inference.js';
 import { ModelService } from './compute/models.js';
 import { Readiness } from './compute/readiness.js';
 import { SendBudget } from './compute/send-budget.js';
+import { RedisSequenceStore } from './compute/sequence-redis.js';
+import type { SequenceStates } from './compute/sequence-states.js';
 import { SequenceStore } from './compute/sequence-store.js';
 import { SequenceService } from './compute/sequences.js';
 import { type ComputePool, ComputeService } from './compute/service.js';
@@ -68,6 +71,8 @@ export interface Services {
   runs: RunManager;
   /** Name of the kernel backend the inline path uses. */
   kernelsName: string;
+  /** The shared Redis client (UNROLL_REDIS_URL), or null: the submission rate limit counts there. */
+  redis: Redis | null;
 }
 
 export async function createServices(config: Config, deps: ServiceDeps): Promise<Services> {
@@ -98,12 +103,16 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
   const modelsRepo = new ModelsRepo(db);
   const models = new ModelService(modelsRepo, config.UNROLL_MAX_PARAMS);
 
-  const store = new SequenceStore({
+  const sequenceLimits = {
     maxSequences: config.UNROLL_MAX_SEQUENCES,
     idleMs: config.UNROLL_SEQUENCE_IDLE_SECONDS * 1000,
     maxBytes: config.UNROLL_SEQUENCE_MAX_BYTES,
     maxPerOwner: config.UNROLL_MAX_SEQUENCES_PER_TOKEN,
-  });
+  };
+  // sequences live in this process, or in Redis so that any process can continue one (UNROLL_REDIS_URL)
+  const store: SequenceStates = seams.redis
+    ? new RedisSequenceStore(sequenceLimits, seams.redis, config.UNROLL_REDIS_PREFIX)
+    : new SequenceStore(sequenceLimits);
   store.startSweeper();
   registerSequenceMetrics(metrics.registry, store);
   const sequences = new SequenceService(store, compute);
@@ -180,5 +189,6 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
     course,
     runs,
     kernelsName: kernels.name,
+    redis: seams.redis,
   };
 }

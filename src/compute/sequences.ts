@@ -3,7 +3,8 @@
 
 import { CancelledError } from '../core/errors.js';
 import type { StoredModel } from '../db/models.repo.js';
-import type { SequenceFlags, SequenceStore } from './sequence-store.js';
+import type { SequenceStates } from './sequence-states.js';
+import type { SequenceFlags } from './sequence-store.js';
 import type { ComputeService } from './service.js';
 import type { ComputeTask, ForwardOut, TensorData } from './tasks.js';
 
@@ -14,7 +15,7 @@ export type ForwardExtra = 'h' | 'logits';
 
 export class SequenceService {
   constructor(
-    readonly store: SequenceStore,
+    readonly store: SequenceStates,
     private readonly compute: ComputeService,
   ) {}
 
@@ -53,7 +54,7 @@ export class SequenceService {
   }
 
   /** Ends a sequence without feeding it; false when it was not live. */
-  end(model: StoredModel, sequenceId: string, owner?: string): boolean {
+  async end(model: StoredModel, sequenceId: string, owner?: string): Promise<boolean> {
     return this.store.end(model.id, sequenceId, owner);
   }
 

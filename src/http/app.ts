@@ -96,7 +96,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   registerOriginCheck(app, config.UNROLL_CORS_ORIGINS);
   registerApiTokens(app, config.UNROLL_API_TOKENS);
   // limits only the routes that ask for one (config.rateLimit): the submissions
-  await app.register(rateLimit, { global: false });
+  // with Redis (UNROLL_REDIS_URL) they count there, across every process; Redis down: they let requests by
+  await app.register(rateLimit, {
+    global: false,
+    ...(services.redis
+      ? { redis: services.redis, nameSpace: `${config.UNROLL_REDIS_PREFIX}rate:`, skipOnError: true }
+      : {}),
+  });
   // a training worker serves its health and metrics only
   const worker = config.UNROLL_ROLE === 'worker';
   if (!worker) await registerDocs(app);

@@ -37,11 +37,12 @@ export class RedisRunEvents implements RunEvents {
 
   publish(runId: string, events: readonly StoredEvent[]): void {
     const out = events.map(({ seq, step, kind, frame }) => ({ seq, step, kind, frame }));
-    void this.pub.publish(this.runChannel(runId), JSON.stringify({ events: out } satisfies Message));
+    // Redis down: followers catch up from the log when they reconnect; never an unhandled rejection
+    this.pub.publish(this.runChannel(runId), JSON.stringify({ events: out } satisfies Message)).catch(() => {});
   }
 
   end(runId: string): void {
-    void this.pub.publish(this.runChannel(runId), JSON.stringify({ end: true } satisfies Message));
+    this.pub.publish(this.runChannel(runId), JSON.stringify({ end: true } satisfies Message)).catch(() => {});
   }
 
   async follow(runId: string, l: RunListener): Promise<() => void> {

@@ -30,6 +30,8 @@ export interface RunSeams {
   queue: RunQueue;
   events: RunEvents;
   cancels: RunCancels;
+  /** The shared ioredis client (null without UNROLL_REDIS_URL): sequences and rate limits use it too. */
+  redis: Redis | null;
   /** Resolves true while the shared servers answer (/ready). */
   ready: () => Promise<boolean>;
 }
@@ -42,6 +44,7 @@ export async function createRunSeams(config: Config): Promise<RunSeams> {
       queue: new LocalRunQueue(config.UNROLL_RUNS_CONCURRENCY),
       events: new RunHub(),
       cancels: new LocalRunCancels(),
+      redis: null,
       ready: async () => true,
     };
   }
@@ -71,6 +74,7 @@ export async function createRunSeams(config: Config): Promise<RunSeams> {
     },
     events,
     cancels,
+    redis: pub,
     ready: async () => (await pub.ping().catch(() => '')) === 'PONG',
   };
 }

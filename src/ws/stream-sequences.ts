@@ -127,7 +127,8 @@ export class SequenceSessions {
     if (!s || s.ended) return;
     s.ended = true;
     this.sessions.delete(id);
-    if (reason === 'cancelled' && s.model) this.host.sequences.end(s.model, s.sequenceId, this.host.owner);
+    if (reason === 'cancelled' && s.model)
+      this.host.sequences.end(s.model, s.sequenceId, this.host.owner).catch(() => {});
     const done: SequenceEndFrame = { event: 'sequence_end', id, sequenceId: s.sequenceId, steps: s.steps, reason };
     // the end frame goes out even though the session's own signal has fired
     void this.host.emit(done, new AbortController().signal);

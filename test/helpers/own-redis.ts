@@ -1,0 +1,58 @@
+// A redis-server of the test's own, on a free port, as a child process (for tests that stop Redis: never
+// the shared one). Null when redis-server is not installed.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export interface OwnRedis {
+  url: string;
+  port: number;
+  /** Stops it (SIGKILL), resolved once it is gone. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port (empty: no persistence). */
+  start(): Promise<void>;
+}
+
+export const REDIS_SERVER = spawnSync('which', ['redis-server']).stdout?.toString().trim() || null;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+export async function ownRedis(): Promise<OwnRedis | null> {
+  if (!REDIS_SERVER) return null;
+  const port = await freePort();
+  let child: ChildProcess | null = null;
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      const c = spawn(
+        REDIS_SERVER,
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      child = c;
+      let out = '';
+      c.stdout!.on('data', (d: Buffer) => {
+        out += d;
+        if (/Ready to accept connections/.test(out)) resolve();
+      });
+      c.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
+    });
+  const stop = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const gone = new Promise<void>((r) => c.once('exit', () => r()));
+    c.kill('SIGKILL');
+    await gone;
+  };
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, port, stop, start };
+}

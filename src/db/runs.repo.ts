@@ -1,29 +1,16 @@
 // Training runs and their event logs: queries and the row mapper.
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { ElmanConfig, Params } from '../core/model.js';
 import type { Run, RunSpec, RunStatus } from '../schemas/runs.js';
 import { type RollupRow, upsertRollups } from './history.repo.js';
 import { packParams, unpackParams } from './models.repo.js';
 import type { Db } from './open.js';
-import type { Schema } from './schema.js';
+import type { RunsTable, Schema } from './schema.js';
 
-interface Row {
-  id: string;
-  name: string | null;
+/** A run's row as the queries select it: every column but the stored tensors and the attempts, its status as the schema's. */
+type Row = Omit<Selectable<RunsTable>, 'init_params' | 'data_x' | 'data_targets' | 'attempts' | 'status'> & {
   status: RunStatus;
-  task: string | null;
-  spec: string;
-  step: number;
-  steps: number;
-  loss: number | null;
-  accuracy: number | null;
-  evaluation: string | null;
-  model_id: string | null;
-  reason: string | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-}
+};
 
 /** A recorded event: its place in the log, its step and its JSON frame. */
 export interface StoredEvent {

@@ -2,6 +2,7 @@
 // the shared one). Null when redis-server is not installed.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
 
 export interface OwnRedis {
   url: string;
@@ -55,4 +56,18 @@ export async function ownRedis(): Promise<OwnRedis | null> {
   };
   await start();
   return { url: `redis://127.0.0.1:${port}`, port, stop, start };
+}
+
+/** Whether a Redis server answers PING at `url` within a second (the suites that need one skip, and say so, otherwise). */
+export async function redisAnswers(url: string): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000 });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
 }

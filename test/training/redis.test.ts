@@ -11,26 +11,14 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { redisAnswers } from '../helpers/own-redis.js';
 import { type FreshDatabase, freshDatabase, pgReachable } from '../helpers/pg.js';
 import { postRun, type ServerProcess, startServer, waitForRun } from '../helpers/server.js';
 import { Frames } from '../helpers/ws.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
-async function redisAnswers(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000 });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
-
-const redisUp = await redisAnswers();
+const redisUp = await redisAnswers(REDIS_URL);
 const pgUp = await pgReachable();
 const up = redisUp && pgUp;
 if (!up)

@@ -170,6 +170,8 @@ export class RunPanel {
   update(run) {
     if (run.id !== this.id) return;
     this.run = { ...this.run, ...run };
+    // the header now, not at the next frame: the run list is drawn from the same progress right after this
+    this.header();
     this.schedule.mark();
   }
 

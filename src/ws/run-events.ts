@@ -3,9 +3,12 @@
 // fan-out, and the subscription is acknowledged, BEFORE its first read of the log, and the
 // log commits each event before fanning it out: so an event is either in a read that starts after the
 // subscription, or delivered to the subscription afterwards (or both). While replaying, live events wait in
-// a small buffer; once a read comes back empty, the buffer's events after the last replayed sequence number
-// are sent and the socket follows live. Sequence numbers rule out duplicates. Live `step` and `hidden`
+// a buffer; once the replay reaches the first buffered event (or a read comes back empty), the buffer's
+// events after the last replayed sequence number are sent and the socket follows live. (Waiting for an empty
+// read alone never ends while the run commits faster than a read's round trip: the replay would chase the
+// head of the log page by page.) Sequence numbers rule out duplicates. Live `step` and `hidden`
 // frames are conflated above the send budget; `status` frames never are.
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { StoredEvent } from '../db/runs.repo.js';
 import type { RunManager } from '../training/manager.js';
@@ -14,10 +17,11 @@ import { FrameSender } from './sender.js';
 /** Events read from the log per replay page. */
 export const REPLAY_PAGE = 256;
 /**
- * Live events held while replaying. Beyond it the buffer is emptied: every event in it is committed,
- * so the replay reads it from the log anyway (the buffer only has to be whole after the last read).
+ * Live events held while replaying (references: the events are shared by every follower of the run in
+ * this process). Beyond it the older half is dropped: every event in it is committed, so the replay reads
+ * it from the log anyway, up to the first event still held.
  */
-const LIVE_BUFFER = 4 * REPLAY_PAGE;
+const LIVE_BUFFER = 16 * REPLAY_PAGE;
 /** WebSocket close code and reason when the run has ended and its last event was sent. */
 export const RUN_ENDED = { code: 1000, reason: 'the run has ended' } as const;
 const CONFLATED = new Set(['step', 'hidden']);
@@ -83,12 +87,19 @@ export async function followRun(
       pending.push(...events);
       return;
     }
-    for (let i = 0; i < events.length; i++) {
-      if (events[i].seq > lastSeq + 1) {
-        void fillThenDeliver(events.slice(i));
-        return;
+    // a batch of frames in one write: a corked socket gathers them for one writev instead of a syscall each
+    const socket = (ws as WebSocket & { _socket?: Socket })._socket;
+    socket?.cork();
+    try {
+      for (let i = 0; i < events.length; i++) {
+        if (events[i].seq > lastSeq + 1) {
+          void fillThenDeliver(events.slice(i));
+          return;
+        }
+        deliver(events[i]);
       }
-      deliver(events[i]);
+    } finally {
+      socket?.uncork();
     }
   };
   // listening for the close before the subscription settles (with Redis it takes a round trip)
@@ -101,8 +112,8 @@ export async function followRun(
     onEvents(events) {
       if (live) onLive(events);
       else {
-        buffer.push(...events);
-        if (buffer.length > LIVE_BUFFER) buffer = [];
+        for (const e of events) buffer.push(e);
+        if (buffer.length > LIVE_BUFFER) buffer = buffer.slice(buffer.length - LIVE_BUFFER / 2);
       }
     },
     onEnd() {
@@ -118,6 +129,8 @@ export async function followRun(
     let checkedFinal = false;
     for (;;) {
       if (closed) return;
+      // the subscription holds everything after what was replayed: live from here
+      if (buffer.length && buffer[0].seq <= lastSeq + 1) break;
       const page = await runs.events(runId, lastSeq, since, REPLAY_PAGE);
       if (page.length === 0) {
         if (ended || checkedFinal) break;
@@ -133,7 +146,10 @@ export async function followRun(
         // one frame past the budget at most: a page of large hidden snapshots must not all wait in memory
         if (sender.over) await sender.drained();
       }
-      buffer = buffer.filter((e) => e.seq > lastSeq);
+      // what the replay has sent leaves the buffer (it is in log order)
+      let sent = 0;
+      while (sent < buffer.length && buffer[sent].seq <= lastSeq) sent++;
+      if (sent) buffer = buffer.slice(sent);
     }
   } catch {
     // the log could not be read (the database is down): the client reconnects with ?since=

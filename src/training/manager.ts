@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ElmanConfig, Params } from '../core/model.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import type { RunsRepo, StoredCheckpoint, StoredEvent } from '../db/runs.repo.js';
 import { AppError } from '../errors.js';
 import type { RunHistory } from '../schemas/history.js';
@@ -30,6 +31,8 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const RESULT_GRACE_MS = 2000;
 /** A cancel for a run this process does not train is asked again this often until the run is final. */
 const CANCEL_RETRY_MS = 250;
+/** With a shared queue, a run the database could not start or record is handed out again after this pause. */
+const DATABASE_RETRY_MS = 1000;
 
 export interface RunManagerOptions {
   /** Runs that train at once (the run pool's threads). */
@@ -333,6 +336,12 @@ export class RunManager {
       }
       return await this.run(id, inputs, resume);
     } catch (err) {
+      // the database is away (shared queue): the job goes back to the queue, to start once it answers
+      if (this.runEvents.shared && isDatabaseUnavailable(err)) {
+        this.logger?.warn({ err, runId: id }, 'the database did not answer as a run started: it is queued again');
+        await new Promise((r) => setTimeout(r, DATABASE_RETRY_MS));
+        return 'requeue';
+      }
       // its inputs could not be read or its start recorded: the run fails, the process goes on
       this.logger?.error({ err, runId: id }, 'starting a run failed');
       await this.log
@@ -367,9 +376,14 @@ export class RunManager {
       this.onMessage(id, a, m).catch((err) => {
         // a failure to record (the database, say) fails this run, never the process
         this.logger?.error({ err, runId: id }, 'recording a run failed');
-        const reason = 'the server could not record this run';
-        if (a.resulting) this.settle(id, a, { status: 'failed', step: a.step, reason });
-        else this.stop(a, { status: 'failed', reason });
+        // with a shared queue a run the database stopped answering for is handed out again and resumes from
+        // its checkpoint once the database is back (no process restart needed); in one process it fails
+        const pause = this.runEvents.shared && isDatabaseUnavailable(err);
+        const why = pause
+          ? { status: 'queued' as const, reason: 'the database did not answer' }
+          : { status: 'failed' as const, reason: 'the server could not record this run' };
+        if (a.resulting) this.settle(id, a, { ...why, step: a.step });
+        else this.stop(a, why);
       });
     });
     handle.finished.then(

@@ -237,16 +237,39 @@ export class RunManager {
       await a.done;
       return this.get(id);
     }
-    // starting here, or trained by another process: ask until it is final
-    const deadline = Date.now() + this.opts.cancelGraceMs + RESULT_GRACE_MS;
-    while (!(await this.isFinal(id)) && Date.now() < deadline) {
-      await this.cancels.request(id);
-      const now = this.active.get(id);
-      if (now) {
-        await now.done;
-        continue;
+    // starting here, or trained by another process: ask until it is final. The run's end reaches its
+    // followers the moment it is committed (fanned out from the process that trained it), so a follower
+    // of our own wakes the wait then, instead of at the next poll
+    let wake = () => {};
+    let ended = false;
+    const detach = await this.runEvents
+      .follow(id, {
+        onEvents() {},
+        onEnd() {
+          ended = true;
+          wake();
+        },
+      })
+      .catch(() => () => {});
+    try {
+      const deadline = Date.now() + this.opts.cancelGraceMs + RESULT_GRACE_MS;
+      while (!(await this.isFinal(id)) && Date.now() < deadline) {
+        await this.cancels.request(id);
+        const now = this.active.get(id);
+        if (now) {
+          await now.done;
+          continue;
+        }
+        // woken at once by an end heard meanwhile, once (an end whose commit failed leaves it unsettled)
+        await new Promise<void>((r) => {
+          if (ended) r();
+          wake = r;
+          setTimeout(r, CANCEL_RETRY_MS);
+        });
+        ended = false;
       }
-      await new Promise((r) => setTimeout(r, CANCEL_RETRY_MS));
+    } finally {
+      detach();
     }
     const now = await this.get(id);
     if (now.status !== 'cancelled' && FINAL_STATUSES.includes(now.status))

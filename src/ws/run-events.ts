@@ -18,8 +18,10 @@ import { FrameSender } from './sender.js';
 export const REPLAY_PAGE = 256;
 /**
  * Live events held while replaying (references: the events are shared by every follower of the run in
- * this process). Beyond it the older half is dropped: every event in it is committed, so the replay reads
- * it from the log anyway, up to the first event still held.
+ * this process). Beyond it the newer ones are dropped, so the replay's target (the first one held) stays
+ * put: the replay reaches it, the held ones go out, and the first live event after them finds a jump in
+ * sequence numbers, which is filled from the log (fillThenDeliver) as for a writer's death. Dropping the
+ * older ones instead moved the target on with the run, and a replay slower than the run never reached it.
  */
 const LIVE_BUFFER = 16 * REPLAY_PAGE;
 /** WebSocket close code and reason when the run has ended and its last event was sent. */
@@ -57,8 +59,9 @@ export async function followRun(
   let pending: StoredEvent[] | null = null;
   const fillThenDeliver = async (first: StoredEvent[]) => {
     pending = first;
-    while (pending.length) {
-      const next = pending[0];
+    // by index: what arrives meanwhile is pushed behind (a shift per event is quadratic on a long wait)
+    for (let i = 0; i < pending.length; ) {
+      const next = pending[i];
       if (next.seq > lastSeq + 1 && !closed) {
         try {
           for (;;) {
@@ -71,7 +74,7 @@ export async function followRun(
           // the log cannot be read now: go on live; a client that needs the gap reconnects with ?since=
         }
       }
-      deliver(pending.shift()!);
+      deliver(pending[i++]);
     }
     pending = null;
     if (ended) endLive();
@@ -112,8 +115,7 @@ export async function followRun(
     onEvents(events) {
       if (live) onLive(events);
       else {
-        for (const e of events) buffer.push(e);
-        if (buffer.length > LIVE_BUFFER) buffer = buffer.slice(buffer.length - LIVE_BUFFER / 2);
+        for (const e of events) if (buffer.length < LIVE_BUFFER) buffer.push(e);
       }
     },
     onEnd() {

@@ -196,3 +196,65 @@ export function labelSizes() {
     viewport: document.documentElement.clientWidth,
   };
 }
+
+/**
+ * Drags the scrubber over `n` snapshots from `first`, one a frame as a pointer drag delivers them (the
+ * slider moves in a frame's rAF callback, the panel draws it in the next frame), and times every frame of
+ * the drag. `work`: from the frame's start (its rAF timestamp) to the end of its rendering (rAF callbacks,
+ * style, layout, paint; a message posted from the frame's last rAF callback runs after them). `interval`:
+ * from one frame's start to the next, so a frame the page made late, or a task between frames, shows too.
+ * `late`: frames whose hidden-state heatmap did not yet show the snapshot asked for in the frame before (not
+ * in memory yet). `longTasks`: tasks of 50 ms or more during the drag.
+ * @param {[number, number, number]} args the first snapshot, how many, and the run's hiddenEvery
+ * @returns {Promise<{work: number[], interval: number[], draw: number[], late: number, fetches: number, longTasks: number[]}>}
+ */
+export function scrubDrag([first, n, every]) {
+  const slider = /** @type {HTMLInputElement} */ (document.getElementById('scrub'));
+  const run = /** @type {HTMLElement} */ (document.getElementById('run'));
+  const fig = /** @type {HTMLElement} */ (document.getElementById('fig-scrub'));
+  const heat = /** @type {HTMLElement} */ (document.getElementById('heat-hidden'));
+  /** @type {number[]} */ const work = [];
+  /** @type {number[]} */ const interval = [];
+  /** @type {number[]} */ const draw = [];
+  /** @type {number[]} */ const longTasks = [];
+  const fetches0 = Number(fig.dataset.fetches);
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) longTasks.push(e.duration);
+  });
+  observer.observe({ type: 'longtask' });
+  const channel = new MessageChannel();
+  let start = 0;
+  channel.port1.onmessage = () => work.push(performance.now() - start);
+  return new Promise((resolve) => {
+    let i = 0;
+    let late = 0;
+    /** @type {string | null} */ let asked = null;
+    let draws = Number(run.dataset.draws);
+    /** @param {number} ts */
+    const frame = (ts) => {
+      if (i > 0) interval.push(ts - start);
+      start = ts;
+      if (asked !== null) {
+        if (heat.dataset.step !== asked) late++;
+        // the panel's own measure of its redraw, when it drew in this frame
+        if (Number(run.dataset.draws) !== draws) draw.push(Number(run.dataset.drawMs));
+        draws = Number(run.dataset.draws);
+      }
+      if (i > n) {
+        channel.port1.close();
+        observer.disconnect();
+        // the last frame's work is measured by the message posted from the one before
+        return resolve({ work, interval, draw, late, fetches: Number(fig.dataset.fetches) - fetches0, longTasks });
+      }
+      if (i > 0) channel.port2.postMessage(0);
+      if (i < n) {
+        slider.value = String(first + i);
+        slider.dispatchEvent(new Event('input'));
+        asked = slider.value === slider.max ? null : String((first + i) * every);
+      }
+      i++;
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+  });
+}

@@ -142,34 +142,6 @@ export function runDataset() {
   return { .../** @type {HTMLElement} */ (document.getElementById('run')).dataset };
 }
 
-/**
- * Drags the scrubber through `n` snapshots from the first, one per animation frame, and reports how long
- * each redraw took (the panel's own measure) and the longest gap between frames.
- * @param {number} n
- */
-export async function scrubFrames(n) {
-  const slider = /** @type {HTMLInputElement} */ (document.getElementById('scrub'));
-  const run = /** @type {HTMLElement} */ (document.getElementById('run'));
-  const frame = () => new Promise((r) => requestAnimationFrame(r));
-  /** @type {number[]} */
-  const draws = [];
-  let gap = 0;
-  await frame();
-  let last = performance.now();
-  for (let i = 0; i < n; i++) {
-    slider.value = String(i);
-    slider.dispatchEvent(new Event('input'));
-    await frame();
-    await frame();
-    const now = performance.now();
-    gap = Math.max(gap, (now - last) / 2);
-    last = now;
-    draws.push(Number(run.dataset.drawMs));
-  }
-  draws.sort((a, b) => a - b);
-  return { median: draws[draws.length >> 1], max: draws[draws.length - 1], gap };
-}
-
 /** The run list's progress for a run and the run panel's, read in one go. @param {string} id */
 export function progressPair(id) {
   const item = document.querySelector(`#runs .run-item[data-id="${id}"]`);

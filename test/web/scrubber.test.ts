@@ -29,8 +29,11 @@ function fakeRoute() {
   return route;
 }
 
-function slider() {
-  return { value: '0', max: '0', disabled: true, addEventListener() {} } as unknown as HTMLInputElement;
+/** The slider, as much of it as the scrubber touches (no DOM types on this side). */
+function slider(): ConstructorParameters<typeof Scrubber>[0] {
+  return { value: '0', max: '0', disabled: true, addEventListener() {} } as unknown as ConstructorParameters<
+    typeof Scrubber
+  >[0];
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 0));

@@ -230,3 +230,43 @@ export function scrubDrag([first, n, every]) {
     requestAnimationFrame(frame);
   });
 }
+
+/**
+ * A chart's canvas as the page encodes it to PNG (the uPlot canvas inside a plot, or a heatmap's own), with
+ * its size in device pixels. @param {string} id
+ * @returns {Promise<{width: number, height: number, base64: string}>}
+ */
+export function canvasPng(id) {
+  const host = document.getElementById(id);
+  const canvas = /** @type {HTMLCanvasElement} */ (
+    host instanceof HTMLCanvasElement ? host : host?.querySelector('canvas')
+  );
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((blob) => {
+      if (!blob) return reject(new Error(`no PNG of ${id}`));
+      const reader = new FileReader();
+      reader.onload = () =>
+        resolve({
+          width: canvas.width,
+          height: canvas.height,
+          base64: String(reader.result).replace(/^data:image\/png;base64,/, ''),
+        });
+      reader.readAsDataURL(blob);
+    }, 'image/png'),
+  );
+}
+
+/** The run list holds at least `n` runs that can be ticked for a comparison. @param {number} n */
+export function picksAtLeast(n) {
+  return document.querySelectorAll('#runs .pick').length >= n;
+}
+
+/** The page's address after the #. */
+export function hash() {
+  return location.hash;
+}
+
+/** @param {string} text */
+export function hashIncludes(text) {
+  return location.hash.includes(text);
+}

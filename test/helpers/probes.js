@@ -176,9 +176,9 @@ export function labelSizes() {
  * style, layout, paint; a message posted from the frame's last rAF callback runs after them). `interval`:
  * from one frame's start to the next, so a frame the page made late, or a task between frames, shows too.
  * `late`: frames whose hidden-state heatmap did not yet show the snapshot asked for in the frame before (not
- * in memory yet). `longTasks`: tasks of 50 ms or more during the drag.
+ * in memory yet), and `lateAt` the drag's index of each. `longTasks`: tasks of 50 ms or more during the drag.
  * @param {[number, number, number]} args the first snapshot, how many, and the run's hiddenEvery
- * @returns {Promise<{work: number[], interval: number[], draw: number[], late: number, fetches: number, longTasks: number[]}>}
+ * @returns {Promise<{work: number[], interval: number[], draw: number[], late: number, lateAt: number[], fetches: number, longTasks: number[]}>}
  */
 export function scrubDrag([first, n, every]) {
   const slider = /** @type {HTMLInputElement} */ (document.getElementById('scrub'));
@@ -199,7 +199,7 @@ export function scrubDrag([first, n, every]) {
   channel.port1.onmessage = () => work.push(performance.now() - start);
   return new Promise((resolve) => {
     let i = 0;
-    let late = 0;
+    /** @type {number[]} */ const lateAt = [];
     /** @type {string | null} */ let asked = null;
     let draws = Number(run.dataset.draws);
     /** @param {number} ts */
@@ -207,7 +207,7 @@ export function scrubDrag([first, n, every]) {
       if (i > 0) interval.push(ts - start);
       start = ts;
       if (asked !== null) {
-        if (heat.dataset.step !== asked) late++;
+        if (heat.dataset.step !== asked) lateAt.push(i - 1);
         // the panel's own measure of its redraw, when it drew in this frame
         if (Number(run.dataset.draws) !== draws) draw.push(Number(run.dataset.drawMs));
         draws = Number(run.dataset.draws);
@@ -216,7 +216,15 @@ export function scrubDrag([first, n, every]) {
         channel.port1.close();
         observer.disconnect();
         // the last frame's work is measured by the message posted from the one before
-        return resolve({ work, interval, draw, late, fetches: Number(fig.dataset.fetches) - fetches0, longTasks });
+        return resolve({
+          work,
+          interval,
+          draw,
+          late: lateAt.length,
+          lateAt,
+          fetches: Number(fig.dataset.fetches) - fetches0,
+          longTasks,
+        });
       }
       if (i > 0) channel.port2.postMessage(0);
       if (i < n) {

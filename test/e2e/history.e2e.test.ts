@@ -19,6 +19,7 @@ import {
   goHash,
   hash,
   hashIncludes,
+  lineColours,
   openedFromHistory,
   picksAtLeast,
   profileAt,
@@ -255,6 +256,9 @@ describe('the dashboard on the history, end to end', () => {
     ).flat();
     expect(new Set(legend).size).toBe(MAX_COMPARED);
     expect(listed).toEqual(legend);
+    // and on every chart: each run's line in its colour, in the same order
+    for (const chart of ['plot-cmp-loss', 'plot-cmp-acc', 'plot-cmp-grad', 'plot-cmp-profile'])
+      expect(await page.evaluate(lineColours, chart)).toEqual(legend);
     const profile = JSON.parse((await page.getAttribute('#fig-cmp-profile', 'data-profile')) ?? '[]');
     expect(profile.map((p: { id: string }) => p.id)).toEqual(order);
     await savesPng('plot-cmp-profile');

@@ -278,3 +278,10 @@ export function hash() {
 export function hashIncludes(text) {
   return location.hash.includes(text);
 }
+
+/** The colours of a uPlot chart's lines, as its legend's markers show them (a marker's border is its line's stroke). @param {string} id */
+export function lineColours(id) {
+  return [...document.querySelectorAll(`#${id} .u-legend .u-series:not(:first-child) .u-marker`)].map(
+    (e) => getComputedStyle(e).borderTopColor,
+  );
+}

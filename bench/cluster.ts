@@ -136,8 +136,17 @@ async function main() {
     const workers = await Promise.all([start('worker'), start('worker')]);
 
     // (a) and (b): one long run, followed by F sockets on each of the first R replicas
-    const runId = await postRun(first.base, { ...FAST_RUN, steps: 1_000_000 });
-    await waitForRun(first.base, runId, (r) => r.status === 'running' && r.step > 100, 120_000);
+    // a run of the most steps allowed; a phase that finds it ended (at 15 000 steps/s it lasts a minute) starts another
+    let runId = '';
+    const freshRun = async () => {
+      runId = await postRun(first.base, { ...FAST_RUN, steps: 1_000_000 });
+      await waitForRun(first.base, runId, (r) => r.status === 'running' && r.step > 100, 120_000);
+    };
+    const ensureRunning = async () => {
+      const r = (await (await fetch(`${first.base}/v1/runs/${runId}`)).json()) as { status: string; step: number };
+      if (r.status !== 'running' || r.step > 700_000) await freshRun();
+    };
+    await freshRun();
     const stepRate = async (ms: number) => {
       const a = (await (await fetch(`${first.base}/v1/runs/${runId}`)).json()) as { step: number };
       const t = performance.now();
@@ -195,11 +204,13 @@ async function main() {
         .join(' ')}, worker ${pc(Math.max(...workers.map((_, i) => c1.workers[i] - c0.workers[i])))}`;
     };
 
+    await ensureRunning();
     delayRow('commit → follower, no other follower', await startProbe(apis[1]));
     const REPLICAS = (args.includes('--replicas') ? args[args.indexOf('--replicas') + 1] : '1,2,4')
       .split(',')
       .map(Number);
     for (const R of REPLICAS) {
+      await ensureRunning();
       const now = ((await (await fetch(`${first.base}/v1/runs/${runId}`)).json()) as { step: number }).step;
       let frames = 0;
       let skipped = 0;
@@ -231,6 +242,8 @@ async function main() {
       const used = cpuSince(c0, secs, R);
       const after = ((await (await fetch(`${first.base}/v1/runs/${runId}`)).json()) as { step: number }).step;
       const delays = await probeRun;
+      const state = (await (await fetch(`${first.base}/v1/runs/${runId}`)).json()) as { status: string };
+      if (state.status !== 'running') console.log(`the run is ${state.status}: ${JSON.stringify(state)}`);
       for (const ws of sockets) ws.terminate();
       const n = R * FOLLOWERS;
       const steps = (after - before) / secs;

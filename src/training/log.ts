@@ -27,6 +27,8 @@ interface Group {
 }
 /** At most this many events in one grouped commit (a few worker batches; far from any bound on parameters). */
 const MAX_GROUP_EVENTS = 2048;
+/** Events per fan-out message (the worker's flush size). */
+const PUBLISH_SLICE = 256;
 
 export class RunLog {
   private readonly lastSeqs = new Map<string, number>();
@@ -140,6 +142,7 @@ export class RunLog {
     // shared: a status written here (queued, say) is followed by events another process writes
     if (!this.events.shared || progress) this.lastSeqs.set(id, seq);
     // only what was written: a recomputed step that is in the log already reached its followers then
-    if (stored.length) this.events.publish(id, stored);
+    // fanned out in slices of a worker batch at most: a grouped commit is not one burst to every follower
+    for (let i = 0; i < stored.length; i += PUBLISH_SLICE) this.events.publish(id, stored.slice(i, i + PUBLISH_SLICE));
   }
 }

@@ -5,7 +5,8 @@ export interface ModelsTable {
   id: string;
   name: string | null;
   config: string;
-  weights: Buffer;
+  /** The weights: little-endian float64 in WEIGHT_KEYS order, as rows of blob_chunks (migration 008). */
+  weights_id: string;
   source: string;
   version: Generated<number>;
   created_at: string;
@@ -63,6 +64,16 @@ export interface RunCheckpointsTable {
   meta: string;
   state: Buffer;
   created_at: string;
+  /** Bytes of the run's event log when the checkpoint was taken (migration 008; null before it). */
+  log_bytes: number | string | null;
+}
+
+/** One row of a large float64 payload (src/db/blobs.ts): row `idx` of blob `blob_id` (migration 008). */
+export interface BlobChunksTable {
+  blob_id: string;
+  idx: number;
+  data: Buffer;
+  written_at: string;
 }
 
 export interface RunEventsTable {
@@ -95,6 +106,7 @@ export interface Schema {
   run_events: RunEventsTable;
   run_checkpoints: RunCheckpointsTable;
   run_rollups: RunRollupsTable;
+  blob_chunks: BlobChunksTable;
   secrets: SecretsTable;
   roster: RosterTable;
   regrades: RegradesTable;

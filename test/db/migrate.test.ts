@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initParams } from '../../src/core/init.js';
 import { MIGRATIONS } from '../../src/db/migrations/index.js';
@@ -47,6 +48,49 @@ describe.skipIf(!up)(`migrations on PostgreSQL${up ? '' : ` (skipped: not reacha
       const again = await openDatabase({ url: fresh.url, dataDir: ':memory:' });
       expect(await applied(again)).toEqual(MIGRATIONS.map((m) => m.name));
       await again.close();
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
+describe.skipIf(!up)(`008 on PostgreSQL${up ? '' : ' (skipped: not reachable)'}`, () => {
+  it('moves the weights of models stored before it into rows of blob_chunks, bit for bit', async () => {
+    const fresh = await freshDatabase('store');
+    try {
+      const pool = new pg.Pool({ connectionString: fresh.url, max: 1 });
+      const before = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+      const migrator = new Migrator({
+        db: before,
+        migrationTableName: 'kysely_migration',
+        provider: {
+          getMigrations: async () =>
+            Object.fromEntries(
+              MIGRATIONS.filter((m) => m.name < '008').map((m) => [
+                m.name,
+                { up: (k: Kysely<unknown>) => m.up(k, 'postgres') },
+              ]),
+            ),
+        },
+      });
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      // a model at 13 rows of 128 KiB, stored as one bytea as 001 laid it out
+      const big = { ...config, inputSize: 1, hiddenSize: 460, outputSize: 1 };
+      const params = initParams(big, 5);
+      await sql`INSERT INTO models (id, name, config, weights, source, version, created_at, updated_at)
+        VALUES ('m-old', 'old', ${JSON.stringify(big)}, ${packParams(params)}, 'init:5', 1, 'x', 'x')`.execute(before);
+      await before.destroy();
+
+      const db = await openDatabase({ url: fresh.url, dataDir: ':memory:' });
+      try {
+        expect(await applied(db)).toEqual(MIGRATIONS.map((m) => m.name));
+        const m = (await new ModelsRepo(db).get('old'))!;
+        expect(packParams(m.params).equals(packParams(params))).toBe(true);
+        const rows = await db.kysely.selectFrom('blob_chunks').select('idx').execute();
+        expect(rows).toHaveLength(Math.ceil(packParams(params).length / 8 / 16_384));
+      } finally {
+        await db.close();
+      }
     } finally {
       await fresh.drop();
     }
@@ -112,6 +156,11 @@ describe('migrations on SQLite', () => {
       expect(await applied(db)).toEqual(MIGRATIONS.map((m) => m.name));
       const m = (await new ModelsRepo(db).get('old'))!;
       expect(Array.from(m.params.U)).toEqual(Array.from(params.U));
+      // 008 moved the weights into rows of blob_chunks, and the column went
+      const columns = await sql<{ name: string }>`PRAGMA table_info(models)`.execute(db.kysely);
+      expect(columns.rows.map((c) => c.name)).not.toContain('weights');
+      const rows = await db.kysely.selectFrom('blob_chunks').select('blob_id').execute();
+      expect(rows.map((r) => r.blob_id)).toEqual(['migrated-m-old']);
       expect(await loadServerSecret(db)).toEqual(secret);
     } finally {
       await db.close();

@@ -27,6 +27,8 @@ export interface StoredCheckpoint {
   step: number;
   meta: string;
   bytes: Uint8Array;
+  /** Bytes of the run's event log (its step and hidden frames) up to this checkpoint; null when not recorded (before migration 008). */
+  logBytes?: number | null;
 }
 
 /** What a worker needs to train a run. */
@@ -214,6 +216,7 @@ export class RunsRepo {
       meta: c.meta,
       state: Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength),
       created_at: new Date().toISOString(),
+      log_bytes: c.logBytes ?? null,
     };
     await this.db
       .insertInto('run_checkpoints')
@@ -225,10 +228,38 @@ export class RunsRepo {
   async checkpoint(id: string): Promise<StoredCheckpoint | undefined> {
     const r = await this.db
       .selectFrom('run_checkpoints')
-      .select(['step', 'meta', 'state'])
+      .select(['step', 'meta', 'state', 'log_bytes'])
       .where('run_id', '=', id)
       .executeTakeFirst();
-    return r ? { step: r.step, meta: r.meta, bytes: r.state } : undefined;
+    return r
+      ? { step: r.step, meta: r.meta, bytes: r.state, logBytes: r.log_bytes === null ? null : Number(r.log_bytes) }
+      : undefined;
+  }
+
+  /**
+   * Bytes of the step and hidden frames of the run's log before step `beforeStep`, summed `slice` events per
+   * statement (a 1 GiB log is ~10⁵ events): for a checkpoint that did not record them.
+   */
+  async logBytes(
+    id: string,
+    beforeStep: number,
+    slice = 2000,
+    between: () => Promise<void> = async () => {},
+  ): Promise<number> {
+    let bytes = 0;
+    for (let after = 0; ; ) {
+      const r = await sql<{ bytes: number | string | null; last: number | string | null }>`
+        SELECT SUM(LENGTH(frame)) AS bytes, MAX(seq) AS last FROM (
+          SELECT seq, frame FROM run_events
+          WHERE run_id = ${id} AND seq > ${after} AND kind <> 'status' AND step < ${beforeStep}
+          ORDER BY seq LIMIT ${slice}
+        ) AS part`.execute(this.db);
+      const row = r.rows[0];
+      if (!row || row.last === null) return bytes;
+      bytes += Number(row.bytes ?? 0);
+      after = Number(row.last);
+      await between();
+    }
   }
 
   /**

@@ -7,7 +7,8 @@
 // id it read has one consistent value, and one that finds rows missing (the blob was replaced and deleted
 // meanwhile) reads the owner's row again.
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import type { Dialect } from './migrations/types.js';
 import type { Schema } from './schema.js';
 
 /** float64 numbers per row: 128 KiB. */
@@ -105,6 +106,28 @@ export async function deleteBlob(db: Kysely<Schema>, id: string): Promise<void> 
       .where('blob_id', '=', id)
       .where('idx', '>=', Math.max(0, below - DELETE_ROWS))
       .execute();
+    await turn();
+  }
+}
+
+/** Free pages given back to the file system per statement. */
+const RECLAIM_PAGES = 1000;
+
+/**
+ * SQLite: gives the free pages (those of deleted rows) back to the file system, RECLAIM_PAGES per statement
+ * with a turn between, on files created with auto_vacuum = INCREMENTAL (open.ts; older files keep them and
+ * reuse them for new rows). PostgreSQL: nothing, its autovacuum does it. `until` stops it early (a shutdown).
+ */
+export async function reclaimPages(
+  db: Kysely<Schema>,
+  dialect: Dialect,
+  until: () => boolean = () => false,
+): Promise<void> {
+  if (dialect !== 'sqlite') return;
+  while (!until()) {
+    await sql.raw(`PRAGMA incremental_vacuum(${RECLAIM_PAGES})`).execute(db);
+    const r = await sql<{ freelist_count: number }>`PRAGMA freelist_count`.execute(db);
+    if (Number(r.rows[0]?.freelist_count ?? 0) === 0) return;
     await turn();
   }
 }

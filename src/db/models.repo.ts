@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { type ElmanConfig, PARAM_OF, type Params, WEIGHT_KEYS, zeroParams } from '../core/model.js';
 import type { ModelSummary } from '../schemas/models.js';
-import { deleteBlob, readFloats, writeFloats } from './blobs.js';
+import { deleteBlob, readFloats, reclaimPages, writeFloats } from './blobs.js';
 import type { Db } from './open.js';
 import type { ModelsTable, Schema } from './schema.js';
 
@@ -66,9 +66,17 @@ function summary(r: Row): ModelSummary {
  */
 export class ModelsRepo {
   private readonly db: Kysely<Schema>;
+  private readonly dialect: Db['dialect'];
 
   constructor(db: Db) {
     this.db = db.kysely;
+    this.dialect = db.dialect;
+  }
+
+  /** An old blob goes, and the pages it held go back to the file system (SQLite). */
+  private async drop(weightsId: string): Promise<void> {
+    await deleteBlob(this.db, weightsId);
+    await reclaimPages(this.db, this.dialect);
   }
 
   async create(m: { name?: string | null; config: ElmanConfig; params: Params; source: string }): Promise<StoredModel> {
@@ -173,14 +181,14 @@ export class ModelsRepo {
       await deleteBlob(this.db, weightsId);
       return undefined;
     }
-    await deleteBlob(this.db, swapped.old);
+    await this.drop(swapped.old);
     return { ...summary(swapped.row), params };
   }
 
   async delete(id: string): Promise<boolean> {
     const r = await this.db.deleteFrom('models').where('id', '=', id).returning('weights_id').executeTakeFirst();
     if (!r) return false;
-    await deleteBlob(this.db, r.weights_id);
+    await this.drop(r.weights_id);
     return true;
   }
 }

@@ -13,47 +13,47 @@ import type { Schema } from './schema.js';
 
 /** float64 numbers per row: 128 KiB. */
 export const CHUNK_FLOATS = 16_384;
+const CHUNK_BYTES = CHUNK_FLOATS * 8;
 
 /** A blob whose owner's row never came (a process that stopped while writing it) is deleted after this. */
 export const ORPHAN_AGE_MS = 60 * 60 * 1000;
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-const total = (arrays: readonly Float64Array[]) => arrays.reduce((n, a) => n + a.length, 0);
+const bytesOf = (a: Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const total = (parts: readonly Uint8Array[]) => parts.reduce((n, a) => n + a.length, 0);
 
 /**
- * Copies numbers [from, from + bytes.length / 8) of the concatenation of `arrays` out to `bytes`
- * (`out`) or in from it: a row may straddle two arrays.
+ * Copies bytes [from, from + bytes.length) of the concatenation of `parts` out to `bytes` (`out`) or in
+ * from it: a row may straddle two parts. Byte-wise, so a stored row's Buffer need not be 8-aligned.
  */
-function copy(arrays: readonly Float64Array[], from: number, bytes: Uint8Array, out: boolean): void {
+function copy(parts: readonly Uint8Array[], from: number, bytes: Uint8Array, out: boolean): void {
   let skip = from;
   let at = 0;
-  for (const a of arrays) {
+  for (const a of parts) {
     if (at >= bytes.length) return;
     if (skip >= a.length) {
       skip -= a.length;
       continue;
     }
-    const n = Math.min(a.length - skip, (bytes.length - at) / 8);
-    const view = new Uint8Array(a.buffer, a.byteOffset + skip * 8, n * 8);
-    if (out) bytes.set(view, at);
-    // byte-wise: a stored row's Buffer need not be 8-aligned
-    else view.set(bytes.subarray(at, at + n * 8));
-    at += n * 8;
+    const n = Math.min(a.length - skip, bytes.length - at);
+    if (out) bytes.set(a.subarray(skip, skip + n), at);
+    else a.set(bytes.subarray(at, at + n), skip);
+    at += n;
     skip = 0;
   }
 }
 
-/** Stores the concatenation of `arrays` (little-endian float64, as packParams lays it out); returns its id. */
-export async function writeFloats(db: Kysely<Schema>, arrays: readonly Float64Array[]): Promise<string> {
+/** Stores the concatenation of `parts`; returns its id. */
+export async function writeBlob(db: Kysely<Schema>, parts: readonly Uint8Array[]): Promise<string> {
   const id = randomUUID();
-  const n = total(arrays);
+  const n = total(parts);
   const writtenAt = new Date().toISOString();
   try {
-    for (let idx = 0; idx * CHUNK_FLOATS < n || idx === 0; idx++) {
-      const from = idx * CHUNK_FLOATS;
-      const data = Buffer.allocUnsafe(Math.min(CHUNK_FLOATS, n - from) * 8);
-      copy(arrays, from, data, true);
+    for (let idx = 0; idx * CHUNK_BYTES < n || idx === 0; idx++) {
+      const from = idx * CHUNK_BYTES;
+      const data = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, n - from));
+      copy(parts, from, data, true);
       await db.insertInto('blob_chunks').values({ blob_id: id, idx, data, written_at: writtenAt }).execute();
       await turn();
     }
@@ -65,12 +65,12 @@ export async function writeFloats(db: Kysely<Schema>, arrays: readonly Float64Ar
 }
 
 /**
- * Fills `arrays` from blob `id`, a row per statement; false when the blob is not whole (deleted, or replaced
- * and deleted, while it was read), so the caller reads its owner again.
+ * Fills `parts` (as many bytes as they hold) from blob `id`, a row per statement; false when the blob is
+ * not whole (deleted, or replaced and deleted, while it was read), so the caller reads its owner again.
  */
-export async function readFloats(db: Kysely<Schema>, id: string, arrays: readonly Float64Array[]): Promise<boolean> {
-  const n = total(arrays);
-  const rows = Math.max(1, Math.ceil(n / CHUNK_FLOATS));
+export async function readBlob(db: Kysely<Schema>, id: string, parts: readonly Uint8Array[]): Promise<boolean> {
+  const n = total(parts);
+  const rows = Math.max(1, Math.ceil(n / CHUNK_BYTES));
   for (let idx = 0; idx < rows; idx++) {
     const r = await db
       .selectFrom('blob_chunks')
@@ -78,13 +78,21 @@ export async function readFloats(db: Kysely<Schema>, id: string, arrays: readonl
       .where('blob_id', '=', id)
       .where('idx', '=', idx)
       .executeTakeFirst();
-    const expected = Math.min(CHUNK_FLOATS, n - idx * CHUNK_FLOATS) * 8;
+    const expected = Math.min(CHUNK_BYTES, n - idx * CHUNK_BYTES);
     if (!r || r.data.length !== expected) return false;
-    copy(arrays, idx * CHUNK_FLOATS, r.data, false);
+    copy(parts, idx * CHUNK_BYTES, r.data, false);
     await turn();
   }
   return true;
 }
+
+/** Stores the concatenation of `arrays` (little-endian float64, as packParams lays it out); returns its id. */
+export const writeFloats = (db: Kysely<Schema>, arrays: readonly Float64Array[]): Promise<string> =>
+  writeBlob(db, arrays.map(bytesOf));
+
+/** Fills `arrays` from blob `id` (see readBlob). */
+export const readFloats = (db: Kysely<Schema>, id: string, arrays: readonly Float64Array[]): Promise<boolean> =>
+  readBlob(db, id, arrays.map(bytesOf));
 
 /** Rows deleted per statement: 2 MiB. */
 const DELETE_ROWS = 16;

@@ -40,7 +40,8 @@ export interface RunsTable {
   status: string;
   task: string | null;
   spec: string;
-  init_params: Buffer;
+  /** The initial weights as a blob of blob_chunks (migration 008), as the model's weights are. */
+  init_params_id: string;
   data_x: Buffer | null;
   data_targets: Buffer | null;
   step: Generated<number>;
@@ -62,7 +63,9 @@ export interface RunCheckpointsTable {
   run_id: string;
   step: number;
   meta: string;
-  state: Buffer;
+  /** The state's bytes: a blob of blob_chunks (migration 008) of `state_bytes` bytes. */
+  state_id: string;
+  state_bytes: number | string;
   created_at: string;
   /** Bytes of the run's event log when the checkpoint was taken (migration 008; null before it). */
   log_bytes: number | string | null;

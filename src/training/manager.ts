@@ -133,7 +133,7 @@ export class RunManager {
         });
         continue;
       }
-      const from = (await this.repo.checkpoint(id))?.step ?? 0;
+      const from = await this.repo.checkpointStep(id);
       await this.repo.requeue(id, false);
       await this.log.status(id, {
         event: 'status',
@@ -443,7 +443,7 @@ export class RunManager {
     const requeue = o.status === 'queued';
     const record = requeue
       ? (async () => {
-          const from = (await this.repo.checkpoint(id))?.step ?? 0;
+          const from = await this.repo.checkpointStep(id);
           await this.repo.requeue(id, true);
           await this.log.pause(id, {
             event: 'status',

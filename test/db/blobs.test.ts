@@ -1,12 +1,14 @@
-// Issue 12, item 3 (a model at the parameter cap): its weights are stored as rows of 128 KiB, written and
-// read a row per statement with an event-loop turn between, on both dialects; a read that races a
-// replacement starts again, never mixes two versions; blobs left without an owner are swept.
+// Issue 12, item 3 (a model at the parameter cap): its weights, a run's initial weights and a run's
+// checkpoint are stored as rows of 128 KiB, written and read a row per statement with an event-loop turn
+// between, on both dialects; a read that races a replacement starts again, never mixes two versions;
+// blobs left without an owner are swept.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initParams } from '../../src/core/init.js';
 import { type ElmanConfig, PARAM_OF, paramCount, WEIGHT_KEYS } from '../../src/core/model.js';
 import { CHUNK_FLOATS, ORPHAN_AGE_MS, sweepOrphanBlobs, writeFloats } from '../../src/db/blobs.js';
 import { ModelsRepo } from '../../src/db/models.repo.js';
 import type { Db } from '../../src/db/open.js';
+import { RunsRepo } from '../../src/db/runs.repo.js';
 import { dialects } from '../helpers/dialects.js';
 
 // 3·300 + 300² + 300 + 300·2 + 2 = 91 802 weights: six rows of 16 384
@@ -122,6 +124,33 @@ for (const d of all) {
       }
       expect(new Set((await chunks()).map((r) => r.blob_id)).size).toBe(1);
       await repo.delete(m.id);
+    });
+
+    it('a run keeps its initial weights and its checkpoint as rows too; its end and its delete drop them', async () => {
+      const runs = new RunsRepo(db);
+      const params = initParams(config, 4);
+      const spec = { config, source: { kind: 'task', name: 'parity', params: { length: 4 } }, steps: 10 } as never;
+      await runs.insert({ id: 'big', name: null, task: 'parity', spec, params, dataX: null, dataTargets: null });
+      expect(await chunks()).toHaveLength(rowsOf(paramCount(config)));
+      const inputs = (await runs.inputs('big', config))!;
+      for (const k of WEIGHT_KEYS) expect(same(inputs.params[PARAM_OF[k]], params[PARAM_OF[k]])).toBe(true);
+      // a checkpoint of 3·n numbers and a uint32 order: not a whole number of float64 rows
+      const state = new Uint8Array(paramCount(config) * 24 + 12).map((_, i) => i % 251);
+      const spin = turns();
+      await runs.saveCheckpoint('big', { step: 3, meta: '{}', bytes: state, logBytes: 99 });
+      expect(spin.stop()).toBeGreaterThanOrEqual(Math.ceil(state.length / (CHUNK_FLOATS * 8)));
+      await runs.saveCheckpoint('big', { step: 6, meta: '{"b":1}', bytes: state.map((b) => 255 - b), logBytes: 199 });
+      const c = (await runs.checkpoint('big'))!;
+      expect({ step: c.step, meta: c.meta, logBytes: c.logBytes }).toEqual({ step: 6, meta: '{"b":1}', logBytes: 199 });
+      expect(Buffer.from(c.bytes).equals(Buffer.from(state.map((b) => 255 - b)))).toBe(true);
+      expect(await runs.checkpointStep('big')).toBe(6);
+      // the initial weights' blob and the latest checkpoint's: the replaced one went
+      expect(new Set((await chunks()).map((r) => r.blob_id)).size).toBe(2);
+      await runs.record('big', [], undefined, { status: 'cancelled', step: 6 });
+      expect(await runs.checkpoint('big')).toBeUndefined();
+      expect(new Set((await chunks()).map((r) => r.blob_id)).size).toBe(1);
+      expect(await runs.delete('big')).toBe(true);
+      expect(await chunks()).toHaveLength(0);
     });
 
     it('sweeps blobs no model owns once they are old, and keeps young ones (a write in progress)', async () => {

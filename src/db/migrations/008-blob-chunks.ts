@@ -1,13 +1,14 @@
-// Large float64 payloads in rows of 128 KiB (src/db/blobs.ts): a model's weights move from one BLOB / bytea
-// column (one ~1 s statement, on the event loop, for a model at UNROLL_MAX_PARAMS) to `blob_chunks`, which
-// the store writes and reads a row per statement. The models already stored are moved here, then the
-// column goes. A run's checkpoint also records how many bytes its event log had then (`log_bytes`), so the
-// log cap keeps counting across a resume.
+// Large payloads in rows of 128 KiB (src/db/blobs.ts): a model's weights, a run's initial weights and a
+// run's checkpoint state move from one BLOB / bytea column each (one statement of ~1 s on the event loop
+// for a model at UNROLL_MAX_PARAMS, four times that for an Adam checkpoint of it) to `blob_chunks`, which
+// the store writes and reads a row per statement. What is stored already is moved, then the old columns
+// go. A checkpoint also records how many bytes the run's event log had then (`log_bytes`), so the log cap
+// keeps counting across a resume.
 import { type Kysely, sql } from 'kysely';
 import { bytes, type Migration } from './types.js';
 
-/** float64 numbers per row (blobs.ts CHUNK_FLOATS: the migration keeps its own copy, as it never changes). */
-const CHUNK_FLOATS = 16_384;
+/** Bytes per row (blobs.ts CHUNK_FLOATS · 8: the migration keeps its own copy, as it never changes). */
+const CHUNK_BYTES = 16_384 * 8;
 
 export const blobChunks: Migration = {
   name: '008-blob-chunks',
@@ -21,27 +22,41 @@ export const blobChunks: Migration = {
       .addPrimaryKeyConstraint('blob_chunks_pk', ['blob_id', 'idx'])
       .execute();
     await db.schema.alterTable('models').addColumn('weights_id', 'text').execute();
-    await moveWeights(db);
-    await db.schema.alterTable('models').dropColumn('weights').execute();
+    await db.schema.alterTable('runs').addColumn('init_params_id', 'text').execute();
+    await db.schema.alterTable('run_checkpoints').addColumn('state_id', 'text').execute();
+    await db.schema.alterTable('run_checkpoints').addColumn('state_bytes', 'bigint').execute();
     await db.schema.alterTable('run_checkpoints').addColumn('log_bytes', 'bigint').execute();
+    await move(db, { table: 'models', key: 'id', from: 'weights', to: 'weights_id' });
+    await move(db, { table: 'runs', key: 'id', from: 'init_params', to: 'init_params_id' });
+    await move(db, { table: 'run_checkpoints', key: 'run_id', from: 'state', to: 'state_id', size: 'state_bytes' });
+    await db.schema.alterTable('models').dropColumn('weights').execute();
+    await db.schema.alterTable('runs').dropColumn('init_params').execute();
+    await db.schema.alterTable('run_checkpoints').dropColumn('state').execute();
   },
 };
 
-/** Each stored model's weights into rows of blob_chunks, one model at a time (memory: one model). */
-async function moveWeights(db: Kysely<unknown>): Promise<void> {
-  const { rows: ids } = await sql<{ id: string }>`SELECT id FROM models`.execute(db);
+/** Each row's bytes in column `from` into rows of blob_chunks, one row at a time (memory: one value). */
+async function move(
+  db: Kysely<unknown>,
+  t: { table: string; key: string; from: string; to: string; size?: string },
+): Promise<void> {
+  const { rows: keys } = await sql<{ key: string }>`SELECT ${sql.ref(t.key)} AS key FROM ${sql.table(t.table)}`.execute(
+    db,
+  );
   const writtenAt = new Date().toISOString();
-  for (const { id } of ids) {
-    const { rows } = await sql<{ weights: Uint8Array }>`SELECT weights FROM models WHERE id = ${id}`.execute(db);
-    const weights = Buffer.from(rows[0].weights);
-    const blobId = `migrated-${id}`;
-    const n = Math.max(1, Math.ceil(weights.length / (CHUNK_FLOATS * 8)));
+  for (const { key } of keys) {
+    const { rows } = await sql<{ value: Uint8Array }>`SELECT ${sql.ref(t.from)} AS value FROM ${sql.table(t.table)}
+      WHERE ${sql.ref(t.key)} = ${key}`.execute(db);
+    const value = Buffer.from(rows[0].value);
+    const blobId = `migrated-${t.table}-${key}`;
+    const n = Math.max(1, Math.ceil(value.length / CHUNK_BYTES));
     for (let idx = 0; idx < n; idx++) {
-      const data = weights.subarray(idx * CHUNK_FLOATS * 8, (idx + 1) * CHUNK_FLOATS * 8);
+      const data = value.subarray(idx * CHUNK_BYTES, (idx + 1) * CHUNK_BYTES);
       await sql`INSERT INTO blob_chunks (blob_id, idx, data, written_at) VALUES (${blobId}, ${idx}, ${data}, ${writtenAt})`.execute(
         db,
       );
     }
-    await sql`UPDATE models SET weights_id = ${blobId} WHERE id = ${id}`.execute(db);
+    await sql`UPDATE ${sql.table(t.table)} SET ${sql.ref(t.to)} = ${blobId}
+      ${t.size ? sql`, ${sql.ref(t.size)} = ${value.length}` : sql``} WHERE ${sql.ref(t.key)} = ${key}`.execute(db);
   }
 }

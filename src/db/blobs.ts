@@ -150,7 +150,8 @@ export async function sweepOrphanBlobs(db: Kysely<Schema>, now = Date.now()): Pr
     .selectFrom('blob_chunks')
     .select('blob_id')
     .distinct()
-    .where('idx', '=', 0)
+    // a literal, as the partial index blob_chunks_first says it (a bound 0 need not match it)
+    .where('idx', '=', sql.lit(0))
     .where('written_at', '<', cutoff)
     // (NOT IN over a NULL would match nothing)
     .where('blob_id', 'not in', (eb) =>

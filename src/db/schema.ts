@@ -75,8 +75,8 @@ export interface RunCheckpointsTable {
 export interface BlobChunksTable {
   blob_id: string;
   idx: number;
-  data: Buffer;
   written_at: string;
+  data: Buffer;
 }
 
 export interface RunEventsTable {

@@ -17,9 +17,18 @@ export const blobChunks: Migration = {
       .createTable('blob_chunks')
       .addColumn('blob_id', 'text', (c) => c.notNull())
       .addColumn('idx', 'integer', (c) => c.notNull())
-      .addColumn('data', bytes(d), (c) => c.notNull())
+      // before the data: SQLite reads a row's columns in order, so the sweep's look at written_at never
+      // walks a 128 KiB value's overflow pages
       .addColumn('written_at', 'text', (c) => c.notNull())
+      .addColumn('data', bytes(d), (c) => c.notNull())
       .addPrimaryKeyConstraint('blob_chunks_pk', ['blob_id', 'idx'])
+      .execute();
+    // a blob's first row, by age: the orphan sweep at open reads this index, not the rows
+    await db.schema
+      .createIndex('blob_chunks_first')
+      .on('blob_chunks')
+      .columns(['written_at', 'blob_id'])
+      .where(sql.ref('idx'), '=', 0)
       .execute();
     await db.schema.alterTable('models').addColumn('weights_id', 'text').execute();
     await db.schema.alterTable('runs').addColumn('init_params_id', 'text').execute();
@@ -29,6 +38,13 @@ export const blobChunks: Migration = {
     await move(db, { table: 'models', key: 'id', from: 'weights', to: 'weights_id' });
     await move(db, { table: 'runs', key: 'id', from: 'init_params', to: 'init_params_id' });
     await move(db, { table: 'run_checkpoints', key: 'run_id', from: 'state', to: 'state_id', size: 'state_bytes' });
+    // who owns a blob, answered from an index (the sweep; the columns sit after large ones in their rows)
+    for (const [table, column] of [
+      ['models', 'weights_id'],
+      ['runs', 'init_params_id'],
+      ['run_checkpoints', 'state_id'],
+    ])
+      await db.schema.createIndex(`${table}_${column}`).on(table).column(column).execute();
     await db.schema.alterTable('models').dropColumn('weights').execute();
     await db.schema.alterTable('runs').dropColumn('init_params').execute();
     await db.schema.alterTable('run_checkpoints').dropColumn('state').execute();

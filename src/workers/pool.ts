@@ -1,5 +1,6 @@
 // The compute pool (piscina): heavy compute requests run here, never on the event loop (runs: run-pool.ts).
 import { Piscina } from 'piscina';
+import type { OffloadJob } from '../compute/offload.js';
 import type { ComputePool } from '../compute/service.js';
 import type { ComputeTask, TaskOutput } from '../compute/tasks.js';
 import { CancelledError } from '../core/errors.js';
@@ -42,25 +43,28 @@ export function createComputePool(opts: PoolOptions): ComputePool {
     get running() {
       return Math.min(pending, opts.threads);
     },
-    async run(task: ComputeTask, signal?: AbortSignal): Promise<TaskOutput> {
-      if (pending >= opts.threads + opts.maxQueue) {
-        throw new AppError(
-          'overloaded',
-          `the compute queue is full (UNROLL_POOL_MAX_QUEUE = ${opts.maxQueue})`,
-          undefined,
-          { 'retry-after': '1' },
-        );
-      }
-      pending++;
-      try {
-        return (await piscina.run(task, { signal })) as TaskOutput;
-      } catch (e) {
-        if (signal?.aborted) throw new CancelledError('the client went away; its task was dropped');
-        throw e;
-      } finally {
-        pending--;
-      }
-    },
+    run: (task: ComputeTask, signal?: AbortSignal) => submit(task, signal) as Promise<TaskOutput>,
+    call: (job: OffloadJob, signal?: AbortSignal, transfer?: ArrayBuffer[]) => submit(job, signal, transfer),
     close: () => piscina.destroy(),
   };
+
+  async function submit(message: ComputeTask | OffloadJob, signal?: AbortSignal, transferList?: ArrayBuffer[]) {
+    if (pending >= opts.threads + opts.maxQueue) {
+      throw new AppError(
+        'overloaded',
+        `the compute queue is full (UNROLL_POOL_MAX_QUEUE = ${opts.maxQueue})`,
+        undefined,
+        { 'retry-after': '1' },
+      );
+    }
+    pending++;
+    try {
+      return await piscina.run(message, { signal, ...(transferList?.length ? { transferList } : {}) });
+    } catch (e) {
+      if (signal?.aborted) throw new CancelledError('the client went away; its task was dropped');
+      throw e;
+    } finally {
+      pending--;
+    }
+  }
 }

@@ -141,8 +141,7 @@ export class ComputeService {
     if (!this.offloads(bytes)) return null;
     const out = (await this.pool!.call!({ kind: 'frames', spec }, signal)) as { bytes: Uint8Array; ends: number[] };
     const all = Buffer.from(out.bytes.buffer, out.bytes.byteOffset, out.bytes.byteLength);
-    let start = 0;
-    return out.ends.map((end) => all.subarray(start, (start = end)));
+    return out.ends.map((end, i) => all.subarray(i ? out.ends[i - 1] : 0, end));
   }
 
   async run<T extends ComputeTask>(

@@ -124,7 +124,10 @@ export function encodeFrames(spec: FramesSpec): { bytes: Buffer; ends: number[] 
   for (const f of resultFrames(spec)) texts.push(typeof f === 'string' ? f : JSON.stringify(f));
   const ends: number[] = [];
   let n = 0;
-  for (const t of texts) ends.push((n += Buffer.byteLength(t)));
+  for (const t of texts) {
+    n += Buffer.byteLength(t);
+    ends.push(n);
+  }
   const bytes = Buffer.allocUnsafeSlow(n);
   let at = 0;
   for (const t of texts) at += bytes.write(t, at);

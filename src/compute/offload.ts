@@ -177,9 +177,9 @@ export function errorOf(e: Exclude<WireError, { kind: 'json' }>): AppError {
   return new AppError(e.slug, e.message, e.issues, e.headers);
 }
 
-/** A decoded stream frame's error, rebuilt; JSON errors of frames are AppErrors already. */
+/** A stream frame's error, rebuilt (decodeFrame makes AppErrors only: its JSON errors are its own). */
 export function frameError(e: WireError): AppError {
-  if (e.kind === 'json') return new AppError('malformed-json', 'the frame is not valid JSON');
+  if (e.kind === 'json') return new AppError('malformed-json', `the frame is not valid JSON (${e.code})`);
   return errorOf(e);
 }
 

@@ -3,7 +3,10 @@
 // order, for the inputs whose parameters give binary_data_size. Responses stay JSON, which clients read too.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { INFERENCE_HEADER, splitBinaryBody } from '../compute/binary-tensors.js';
+import { RawBody } from '../compute/offload.js';
+import type { ComputeService } from '../compute/service.js';
 import { AppError } from '../errors.js';
+import { offloadsBody } from './offload.js';
 
 export { INFERENCE_HEADER, splitBinaryBody };
 
@@ -11,11 +14,14 @@ export { INFERENCE_HEADER, splitBinaryBody };
  * Inside the /v2 plugin only: JSON as usual, and the binary form when the header is there, whatever the
  * content type (tritonclient sends none).
  */
-export function registerBinaryInputs(app: FastifyInstance): void {
+export function registerBinaryInputs(app: FastifyInstance, compute?: ComputeService): void {
   const json = app.getDefaultJsonParser('error', 'error');
   const parse = (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
     const h = req.headers[INFERENCE_HEADER];
+    // a large body on an offload route is split and parsed in the pool, by the same functions (http/offload.ts)
+    const raw = compute !== undefined && offloadsBody(compute, req, body.length);
     if (h !== undefined) {
+      if (raw) return done(null, new RawBody(body, Number(h)));
       try {
         done(null, splitBinaryBody(body, Number(h)));
       } catch (e) {
@@ -23,7 +29,8 @@ export function registerBinaryInputs(app: FastifyInstance): void {
       }
       return;
     }
-    if (/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return json(req, body.toString('utf8'), done);
+    if (/^application\/json\b/i.test(req.headers['content-type'] ?? ''))
+      return raw ? done(null, new RawBody(body)) : json(req, body.toString('utf8'), done);
     done(
       new AppError(
         'unsupported-media-type',

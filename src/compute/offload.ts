@@ -31,7 +31,7 @@ import { splitBinaryBody } from './binary-tensors.js';
 import { materialize } from './models.js';
 import { toTask } from './requests.js';
 import { decodeFrame, encodeFrames, type FramesSpec } from './stream-frames.js';
-import { type ComputeTask, runTask, type TaskOutput } from './tasks.js';
+import type { ComputeTask } from './tasks.js';
 
 export type Op = ComputeTask['op'];
 
@@ -86,14 +86,10 @@ export type DecodeResult =
 
 export type OffloadJob =
   | DecodeJob
-  /** Computes and, on success, encodes the answer as its route's response schema would. */
-  | { kind: 'compute'; task: ComputeTask; encode: EncodeAs }
   /** Encodes an answer computed elsewhere. */
   | { kind: 'encode'; as: EncodeAs; value: unknown }
   /** Encodes the frames of a stream op's result. */
   | { kind: 'frames'; spec: FramesSpec };
-
-export type ComputeEncodedResult = Exclude<TaskOutput, { ok: true }> | { ok: true; bytes: Uint8Array };
 
 /** The ArrayBuffers of every typed array in a (task-like) value, to transfer instead of copy. */
 export function buffersOf(value: unknown, out = new Set<ArrayBuffer>(), depth = 0): ArrayBuffer[] {
@@ -189,20 +185,11 @@ export function encodeJson(as: EncodeAs, value: unknown): Buffer {
 }
 
 /** Worker side: one offload job; typed arrays and encoded bytes go back transferred, not copied. */
-export function runOffloadJob(
-  job: OffloadJob,
-  kernels: Parameters<typeof runTask>[1],
-): { value: unknown; transfer: ArrayBuffer[] } {
+export function runOffloadJob(job: OffloadJob): { value: unknown; transfer: ArrayBuffer[] } {
   switch (job.kind) {
     case 'decode': {
       const r = decode(job);
       return { value: r, transfer: r.ok ? buffersOf(r.value) : [] };
-    }
-    case 'compute': {
-      const out = runTask(job.task, kernels);
-      if (!out.ok) return { value: out, transfer: [] };
-      const bytes = transferable(encodeJson(job.encode, out.value));
-      return { value: { ok: true, bytes } satisfies ComputeEncodedResult, transfer: [bytes.buffer as ArrayBuffer] };
     }
     case 'encode': {
       const bytes = transferable(encodeJson(job.as, job.value));

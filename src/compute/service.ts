@@ -5,7 +5,7 @@ import type { Kernels } from '../core/kernels.js';
 import { AppError } from '../errors.js';
 import { answerBytes, taskCost } from './cost.js';
 import {
-  type ComputeEncodedResult,
+  buffersOf,
   type DecodeJob,
   type DecodeResult,
   type DecodeSpec,
@@ -111,8 +111,8 @@ export class ComputeService {
   }
 
   /**
-   * run(), for an HTTP answer: the same admission, then the value for the route's serializer, or (when the
-   * answer's estimate is above the offload size) the answer computed and encoded as `as` in the pool.
+   * run(), for an HTTP answer: the same admission and compute, then the value for the route's serializer,
+   * or (when the answer's estimate is above the offload size) the answer encoded as `as` in the pool.
    */
   async answer<T extends ComputeTask>(
     task: T,
@@ -120,19 +120,25 @@ export class ComputeService {
     signal?: AbortSignal,
     held: boolean | AnswerHold = false,
   ): Promise<OutputOf[T['op']] | EncodedJson> {
-    if (!this.offloads(answerBytes(task))) return this.run(task, signal, held);
-    this.admit(task, held);
-    const t0 = performance.now();
-    const out = (await this.pool!.call!({ kind: 'compute', task, encode: as }, signal)) as ComputeEncodedResult;
-    this.observe?.(task.op, 'pool', (performance.now() - t0) / 1000);
-    if (out.ok) return new EncodedJson(Buffer.from(out.bytes.buffer, out.bytes.byteOffset, out.bytes.byteLength));
-    throw taskError(out.error);
+    const { value, pooled } = await this.execute(task, signal, held);
+    // a result that came from a worker is this thread's own copy: its buffers move on to the encoder
+    return (await this.encode(as, value, answerBytes(task), signal, pooled)) ?? value;
   }
 
-  /** Encodes a value computed elsewhere as `as` would serialize it, in the pool when it is large. */
-  async encode(as: EncodeAs, value: unknown, bytes: number, signal?: AbortSignal): Promise<EncodedJson | null> {
+  /**
+   * Encodes a value as `as` would serialize it, in the pool when it is larger than the offload size (null:
+   * let the route's serializer do it). `moved`: the value's buffers may be transferred (nothing else holds them).
+   */
+  async encode(
+    as: EncodeAs,
+    value: unknown,
+    bytes: number,
+    signal?: AbortSignal,
+    moved = false,
+  ): Promise<EncodedJson | null> {
     if (!this.offloads(bytes)) return null;
-    const out = (await this.pool!.call!({ kind: 'encode', as, value }, signal)) as Uint8Array;
+    const transfer = moved ? buffersOf(value) : undefined;
+    const out = (await this.pool!.call!({ kind: 'encode', as, value }, signal, transfer)) as Uint8Array;
     return new EncodedJson(Buffer.from(out.buffer, out.byteOffset, out.byteLength));
   }
 
@@ -149,12 +155,20 @@ export class ComputeService {
     signal?: AbortSignal,
     held: boolean | AnswerHold = false,
   ): Promise<OutputOf[T['op']]> {
+    return (await this.execute(task, signal, held)).value;
+  }
+
+  private async execute<T extends ComputeTask>(
+    task: T,
+    signal: AbortSignal | undefined,
+    held: boolean | AnswerHold,
+  ): Promise<{ value: OutputOf[T['op']]; pooled: boolean }> {
     const cost = this.admit(task, held);
     const t0 = performance.now();
     const inline = !this.pool || cost <= this.limits.inlineCost;
     const out = inline ? runTask(task, this.kernels) : await this.pool!.run(task, signal);
     this.observe?.(task.op, inline ? 'inline' : 'pool', (performance.now() - t0) / 1000);
-    if (out.ok) return out.value as OutputOf[T['op']];
+    if (out.ok) return { value: out.value as OutputOf[T['op']], pooled: !inline };
     throw taskError(out.error);
   }
 }

@@ -1,5 +1,5 @@
 // A pool worker: runs compute tasks with the kernel backend its pool asked for (workerData.kernels), and the
-// offload jobs of compute/offload.ts (parse and validate a large body, compute and encode a large answer).
+// offload jobs of compute/offload.ts (parse and validate a large body, encode a large answer).
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { type OffloadJob, runOffloadJob } from '../compute/offload.js';
@@ -10,7 +10,7 @@ const { kernels } = loadKernels((workerData as { kernels?: KernelChoice } | unde
 
 export default function compute(message: ComputeTask | OffloadJob) {
   if (!('kind' in message)) return runTask(message, kernels);
-  const { value, transfer } = runOffloadJob(message, kernels);
+  const { value, transfer } = runOffloadJob(message);
   if (transfer.length === 0) return value;
   // piscina's Transferable: the value goes back with these buffers moved, not copied
   return move({ [transferableSymbol]: transfer, [valueSymbol]: value } as never);

@@ -8,7 +8,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { ModelService } from '../compute/models.js';
 import { frameError } from '../compute/offload.js';
-import type { SendBudget } from '../compute/send-budget.js';
+import { COUNTED_ANSWER_BYTES, type SendBudget } from '../compute/send-budget.js';
 import type { SequenceService } from '../compute/sequences.js';
 import type { ComputeService } from '../compute/service.js';
 import { DecodeFailure } from '../compute/service.js';
@@ -88,7 +88,9 @@ export function streamSession(ws: WebSocket, deps: StreamDeps): void {
       await pace(signal);
     },
     sendError,
-    reserve: (bytes, what) => deps.processBudget?.reserve(bytes, what) ?? (() => {}),
+    // as for HTTP answers: small ones go to the socket at once and are not counted
+    reserve: (bytes, what) =>
+      bytes >= COUNTED_ANSWER_BYTES && deps.processBudget ? deps.processBudget.reserve(bytes, what) : () => {},
     frames: (spec, bytes, signal) => deps.compute.frames(spec, bytes, signal),
   });
 

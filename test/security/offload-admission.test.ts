@@ -108,4 +108,38 @@ describe('admission of offloaded requests', () => {
     expect(w.ran()).toBe(1);
     expect(app.services.sendBudget.held).toBe(0);
   });
+
+  it('a stream feed reserves its answer before its work: a 503 error frame, the session still open', async () => {
+    app = await testApp({ poolThreads: 1, env: { UNROLL_SEND_BUDGET_BYTES: String(1024 * 1024) } });
+    await app.ready();
+    const m = await app.inject({
+      method: 'POST',
+      url: '/v1/models',
+      payload: { name: 'm', config: model.config, init: { seed: 1 } },
+    });
+    expect(m.statusCode).toBe(201);
+    const w = watch(app);
+    const frames: Record<string, unknown>[] = [];
+    const ws = await app.injectWS('/v1/stream', {}, {
+      onInit: (s: import('ws').WebSocket) => s.on('message', (d) => frames.push(JSON.parse(d.toString()))),
+    } as never);
+    const next = async (event: string) => {
+      for (let i = 0; i < 200 && !frames.some((f) => f.event === event); i++)
+        await new Promise((r) => setTimeout(r, 25));
+      return frames.find((f) => f.event === event);
+    };
+    ws.send(JSON.stringify({ op: 'sequence', id: 's', modelId: 'm' }));
+    expect(await next('sequence_open')).toBeTruthy();
+    const release = app.services.sendBudget.reserve(1000 * 1024, 'answers nobody reads');
+    ws.send(JSON.stringify({ op: 'feed', id: 's', x: xOf(4, 100) }));
+    const err = (await next('error')) as { status?: number; detail?: string } | undefined;
+    expect(err?.status).toBe(503);
+    expect(err?.detail).toContain('UNROLL_SEND_BUDGET_BYTES');
+    expect(w.ran()).toBe(0);
+    release();
+    ws.send(JSON.stringify({ op: 'feed', id: 's', x: xOf(4, 100), end: true }));
+    expect(await next('result')).toBeTruthy();
+    expect(w.ran()).toBe(1);
+    ws.terminate();
+  });
 });

@@ -14,7 +14,7 @@ import {
   type OffloadJob,
   transferable,
   type WireError,
-} from './offload.js';
+} from './offload-wire.js';
 import type { FramesSpec } from './stream-frames.js';
 import { type ComputeTask, type OutputOf, outputElements, runTask, type TaskOutput } from './tasks.js';
 

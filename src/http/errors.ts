@@ -2,7 +2,7 @@
 // the status), the text of a 5xx never leaks; and the zod validator that keeps zod's issue paths.
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import { safeParse, type z } from 'zod';
-import { RawBody } from '../compute/offload.js';
+import { RawBody } from '../compute/offload-wire.js';
 import { AppError, RequestValidationError } from '../errors.js';
 import { errorToProblem, problem, toIssues } from '../problems.js';
 import { redactUrl } from './redact.js';

@@ -4,7 +4,7 @@
 // encoded in the pool is written as the bytes it is, past Fastify's serializer. Errors come back as data
 // and are rebuilt as the very errors the inline path throws, so the error handlers answer byte for byte alike.
 import { errorCodes, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { type DecodeSpec, EncodedJson, errorOf, RawBody } from '../compute/offload.js';
+import { type DecodeSpec, EncodedJson, errorOf, RawBody } from '../compute/offload-wire.js';
 import { type ComputeService, DecodeFailure } from '../compute/service.js';
 
 declare module 'fastify' {

@@ -3,7 +3,7 @@
 // order, for the inputs whose parameters give binary_data_size. Responses stay JSON, which clients read too.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { INFERENCE_HEADER, splitBinaryBody } from '../compute/binary-tensors.js';
-import { RawBody } from '../compute/offload.js';
+import { RawBody } from '../compute/offload-wire.js';
 import type { ComputeService } from '../compute/service.js';
 import { AppError } from '../errors.js';
 import { offloadsBody } from './offload.js';

@@ -2,7 +2,8 @@
 // offload jobs of compute/offload.ts (parse and validate a large body, encode a large answer).
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { type OffloadJob, runOffloadJob } from '../compute/offload.js';
+import { runOffloadJob } from '../compute/offload.js';
+import type { OffloadJob } from '../compute/offload-wire.js';
 import { type ComputeTask, runTask } from '../compute/tasks.js';
 import { type KernelChoice, loadKernels } from '../kernels.js';
 

@@ -3,7 +3,7 @@
 // offload jobs of compute/offload.ts): it takes over what the event loop did for them, so a parse never waits
 // in the queue behind the computes, and the compute threads do only compute.
 import { Piscina } from 'piscina';
-import type { OffloadJob } from '../compute/offload.js';
+import type { OffloadJob } from '../compute/offload-wire.js';
 import type { ComputePool } from '../compute/service.js';
 import type { ComputeTask, TaskOutput } from '../compute/tasks.js';
 import { CancelledError } from '../core/errors.js';

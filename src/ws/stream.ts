@@ -7,7 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { ModelService } from '../compute/models.js';
-import { frameError } from '../compute/offload.js';
+import { frameError } from '../compute/offload-wire.js';
 import { COUNTED_ANSWER_BYTES, type SendBudget } from '../compute/send-budget.js';
 import type { SequenceService } from '../compute/sequences.js';
 import type { ComputeService } from '../compute/service.js';

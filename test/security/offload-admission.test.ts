@@ -3,7 +3,7 @@
 // ComputeService.admit, the same check as inline, run on the event loop between the worker's two phases.
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { OffloadJob } from '../../src/compute/offload.js';
+import type { OffloadJob } from '../../src/compute/offload-wire.js';
 import type { ComputePool } from '../../src/compute/service.js';
 import { testApp } from '../helpers/app.js';
 

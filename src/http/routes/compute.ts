@@ -4,7 +4,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { materialize } from '../../compute/models.js';
-import { type Op, RawBody } from '../../compute/offload.js';
+import { type Op, RawBody } from '../../compute/offload-wire.js';
 import { toTask } from '../../compute/requests.js';
 import type { ComputeTask } from '../../compute/tasks.js';
 import {

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { stateDictOf } from '../../compute/models.js';
-import { type Op, RawBody } from '../../compute/offload.js';
+import { type Op, RawBody } from '../../compute/offload-wire.js';
 import { toTask } from '../../compute/requests.js';
 import type { StoredModel } from '../../db/models.repo.js';
 import {

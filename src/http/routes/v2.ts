@@ -2,7 +2,7 @@
 // prefix as its own plugin: its own error and not-found handlers answer {"error"} instead of problem+json.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { JSON_BYTES_PER_NUMBER } from '../../compute/cost.js';
-import { RawBody } from '../../compute/offload.js';
+import { RawBody } from '../../compute/offload-wire.js';
 import {
   type InferRequest,
   InferRequest as InferRequestSchema,

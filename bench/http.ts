@@ -1,10 +1,13 @@
 // `npm run bench:http`: requests/s and p50/p99 latency at 8 connections for the sheet-size forward and bptt
-// (bodies from sheet-ex2-tanh.json), against unroll (`node dist/server.js`) and, side by side in the same run,
-// the FastAPI + PyTorch peer (../shared/peer/fastapi_torch.py) when python3-torch and FastAPI are installed.
-//   npm run bench:http [-- --duration 10 --connections 8]
+// (bodies from sheet-ex2-tanh.json), against unroll (`node dist/server.js`, at LOG_LEVEL=info as deployed,
+// its log to a file) and, in the same run, a bare Fastify route that parses the same JSON body and answers a
+// constant (bench/bare-server.ts: the ceiling for this machine, Node and Fastify), rounds alternating
+// bare, unroll, unroll, bare so drift from the neighbours' load hits both alike; then the FastAPI + PyTorch
+// peer (../shared/peer/fastapi_torch.py) when python3-torch and FastAPI are installed.
+//   npm run bench:http [-- --duration 10 --connections 8 --rounds 2 --log-level info]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 
@@ -16,6 +19,12 @@ const opt = (name: string, d: number) => {
 };
 const duration = opt('--duration', 10);
 const connections = opt('--connections', 8);
+const rounds = opt('--rounds', 2);
+const logLevel = args.includes('--log-level') ? args[args.indexOf('--log-level') + 1] : 'info';
+const loadAvg = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ');
 
 const shared = join(root, '..', 'shared');
 const vector = [
@@ -41,15 +50,28 @@ async function waitHealthy(url: string, proc: ChildProcess, log: () => string): 
   throw new Error(`server did not answer /health: ${log()}`);
 }
 
-function start(cmd: string, argv: string[], env: Record<string, string>): { proc: ChildProcess; log: () => string } {
+/** A server; `logFile`: its stdout goes there (not through this process, which shares the 2 cores). */
+function start(
+  cmd: string,
+  argv: string[],
+  env: Record<string, string>,
+  logFile?: string,
+): { proc: ChildProcess; log: () => string } {
   let out = '';
-  const proc = spawn(cmd, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const fd = logFile ? openSync(logFile, 'w') : undefined;
+  const proc = spawn(cmd, argv, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', fd ?? 'pipe', 'pipe'],
+  });
+  if (fd !== undefined) closeSync(fd);
   proc.stdout?.on('data', (d) => (out += d));
   proc.stderr?.on('data', (d) => (out += d));
-  return { proc, log: () => out.slice(-2000) };
+  return { proc, log: () => (logFile ? readFileSync(logFile, 'utf8') + out : out).slice(-2000) };
 }
 
 interface Result {
+  round?: number;
   server: string;
   route: string;
   rps: number;
@@ -99,17 +121,32 @@ function pythonWithPeer(): string | null {
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 const results: Result[] = [];
 const data = mkdtempSync(join(tmpdir(), 'unroll-bench-'));
-const ours = start(process.execPath, ['dist/server.js'], {
-  PORT: '3901',
-  HOST: '127.0.0.1',
-  UNROLL_DATA_DIR: data,
-  LOG_LEVEL: 'warn',
-});
+const loadBefore = loadAvg();
+const ours = start(
+  process.execPath,
+  ['dist/server.js'],
+  { PORT: '3901', HOST: '127.0.0.1', UNROLL_DATA_DIR: data, LOG_LEVEL: logLevel },
+  join(data, 'server.log'),
+);
+const bare = start(process.execPath, ['--import', 'tsx', 'bench/bare-server.ts', '3903'], {});
 try {
   await waitHealthy('http://127.0.0.1:3901', ours.proc, ours.log);
-  for (const route of ['forward', 'bptt'] as const) results.push(await load('unroll', 'http://127.0.0.1:3901', route));
+  await waitHealthy('http://127.0.0.1:3903', bare.proc, bare.log);
+  const servers = [
+    ['bare fastify', 'http://127.0.0.1:3903'],
+    ['unroll', 'http://127.0.0.1:3901'],
+  ] as const;
+  for (let round = 0; round < rounds; round++) {
+    for (const route of ['forward', 'bptt'] as const) {
+      // bare, unroll in even rounds and unroll, bare in odd ones
+      const order = round % 2 ? [...servers].reverse() : servers;
+      for (const [name, url] of order) results.push({ ...(await load(name, url, route)), round });
+    }
+  }
 } finally {
   ours.proc.kill('SIGTERM');
+  bare.proc.kill('SIGTERM');
+  await new Promise((res) => setTimeout(res, 500));
   rmSync(data, { recursive: true, force: true });
 }
 
@@ -131,13 +168,16 @@ if (py && existsSync(peerScript)) {
 }
 
 console.log(
-  `# ${connections} connections, ${duration} s per route after 2 s of warm-up; body: sheet-ex2-tanh (B=5, T=13, d=7, H=10, C=3)`,
+  `# ${connections} connections, ${duration} s per route after 2 s of warm-up; body: sheet-ex2-tanh (B=5, T=13, d=7, H=10, C=3); unroll at LOG_LEVEL=${logLevel}`,
 );
-console.log('server          route     req/s    p50 ms  p99 ms  errors  ratio');
+console.log(`# load average before ${loadBefore}, after ${loadAvg()}`);
+console.log('# ÷bare: unroll req/s ÷ the bare route of the same round; ÷peer: unroll ÷ the FastAPI + PyTorch peer');
+console.log('round  server          route     req/s    p50 ms  p99 ms  errors  ÷bare  ÷peer');
 for (const x of results) {
   const peer = results.find((p) => p.server === 'fastapi+torch' && p.route === x.route);
-  const ratio = x.server === 'unroll' && peer ? (x.rps / peer.rps).toFixed(1) : '';
+  const base = results.find((p) => p.server === 'bare fastify' && p.route === x.route && p.round === x.round);
+  const ratio = (of?: Result) => (x.server === 'unroll' && of ? (x.rps / of.rps).toFixed(2) : '');
   console.log(
-    `${x.server.padEnd(15)} ${x.route.padEnd(8)} ${x.rps.toFixed(0).padStart(7)} ${x.p50.toFixed(1).padStart(8)} ${x.p99.toFixed(1).padStart(7)} ${String(x.errors).padStart(7)}  ${ratio}`,
+    `${String(x.round === undefined ? '-' : x.round + 1).padEnd(6)} ${x.server.padEnd(15)} ${x.route.padEnd(8)} ${x.rps.toFixed(0).padStart(7)} ${x.p50.toFixed(1).padStart(8)} ${x.p99.toFixed(1).padStart(7)} ${String(x.errors).padStart(7)}  ${ratio(base).padStart(5)}  ${ratio(peer).padStart(5)}`,
   );
 }

@@ -26,7 +26,9 @@ const loadAvg = () =>
     .map((l) => l.toFixed(2))
     .join(', ');
 
-const shared = join(root, '..', 'shared');
+// ../shared beside the clone (/work/main), or beside the worktrees' folder (/work/wt/<name>)
+const shared =
+  [join(root, '..', 'shared'), join(root, '..', '..', 'shared')].find(existsSync) ?? join(root, '..', 'shared');
 const vector = [
   join(shared, 'oracle', 'vectors', 'sheet-ex2-tanh.json'),
   join(root, 'test', 'fixtures', 'oracle', 'sheet-ex2-tanh.json'),

@@ -4,7 +4,7 @@
 // constant (bench/bare-server.ts: the ceiling for this machine, Node and Fastify), rounds alternating
 // bare, unroll, unroll, bare so drift from the neighbours' load hits both alike; then the FastAPI + PyTorch
 // peer (../shared/peer/fastapi_torch.py) when python3-torch and FastAPI are installed.
-//   npm run bench:http [-- --duration 10 --connections 8 --rounds 2 --log-level info]
+//   npm run bench:http [-- --duration 10 --connections 8 --rounds 2 --log-level info --server dist/server.js]
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -21,6 +21,8 @@ const duration = opt('--duration', 10);
 const connections = opt('--connections', 8);
 const rounds = opt('--rounds', 2);
 const logLevel = args.includes('--log-level') ? args[args.indexOf('--log-level') + 1] : 'info';
+// another build of the server to measure (an A/B against an older commit's dist/server.js)
+const serverEntry = args.includes('--server') ? args[args.indexOf('--server') + 1] : 'dist/server.js';
 const loadAvg = () =>
   loadavg()
     .map((l) => l.toFixed(2))
@@ -75,6 +77,7 @@ function start(
 interface Result {
   round?: number;
   server: string;
+  cpuUs?: number | null;
   route: string;
   rps: number;
   p50: number;
@@ -82,7 +85,25 @@ interface Result {
   errors: number;
 }
 
-async function load(server: string, url: string, route: 'forward' | 'bptt'): Promise<Result> {
+/** CPU time (user + system, ms) a process has used, from /proc (Linux; null elsewhere). */
+function cpuMs(pid: number | undefined): number | null {
+  try {
+    // the fields after the command's closing parenthesis: state is 3rd, utime 14th and stime 15th of the line
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+async function load(server: string, url: string, route: 'forward' | 'bptt', pid?: number): Promise<Result> {
   // a short warm-up, so the JIT (or PyTorch's allocator) has settled before measuring
   await autocannon({
     url: `${url}/v1/${route}`,
@@ -92,6 +113,7 @@ async function load(server: string, url: string, route: 'forward' | 'bptt'): Pro
     connections,
     duration: 2,
   });
+  const cpu0 = cpuMs(pid);
   const res = await autocannon({
     url: `${url}/v1/${route}`,
     method: 'POST',
@@ -100,10 +122,14 @@ async function load(server: string, url: string, route: 'forward' | 'bptt'): Pro
     connections,
     duration,
   });
+  const cpu1 = cpuMs(pid);
   return {
     server,
     route,
     rps: res.requests.average,
+    // the server's CPU per answered request: what its throughput is on an idle machine, whatever the neighbours do
+    cpuUs:
+      cpu0 !== null && cpu1 !== null && res.requests.total > 0 ? ((cpu1 - cpu0) * 1000) / res.requests.total : null,
     p50: res.latency.p50,
     p99: res.latency.p99,
     errors: res.errors + res.non2xx,
@@ -126,7 +152,7 @@ const data = mkdtempSync(join(tmpdir(), 'unroll-bench-'));
 const loadBefore = loadAvg();
 const ours = start(
   process.execPath,
-  ['dist/server.js'],
+  [serverEntry],
   { PORT: '3901', HOST: '127.0.0.1', UNROLL_DATA_DIR: data, LOG_LEVEL: logLevel },
   join(data, 'server.log'),
 );
@@ -135,14 +161,14 @@ try {
   await waitHealthy('http://127.0.0.1:3901', ours.proc, ours.log);
   await waitHealthy('http://127.0.0.1:3903', bare.proc, bare.log);
   const servers = [
-    ['bare fastify', 'http://127.0.0.1:3903'],
-    ['unroll', 'http://127.0.0.1:3901'],
+    ['bare fastify', 'http://127.0.0.1:3903', bare.proc.pid],
+    ['unroll', 'http://127.0.0.1:3901', ours.proc.pid],
   ] as const;
   for (let round = 0; round < rounds; round++) {
     for (const route of ['forward', 'bptt'] as const) {
       // bare, unroll in even rounds and unroll, bare in odd ones
       const order = round % 2 ? [...servers].reverse() : servers;
-      for (const [name, url] of order) results.push({ ...(await load(name, url, route)), round });
+      for (const [name, url, pid] of order) results.push({ ...(await load(name, url, route, pid)), round });
     }
   }
 } finally {
@@ -170,16 +196,22 @@ if (py && existsSync(peerScript)) {
 }
 
 console.log(
-  `# ${connections} connections, ${duration} s per route after 2 s of warm-up; body: sheet-ex2-tanh (B=5, T=13, d=7, H=10, C=3); unroll at LOG_LEVEL=${logLevel}`,
+  `# ${connections} connections, ${duration} s per route after 2 s of warm-up; body: sheet-ex2-tanh (B=5, T=13, d=7, H=10, C=3); unroll (${serverEntry}) at LOG_LEVEL=${logLevel}`,
 );
 console.log(`# load average before ${loadBefore}, after ${loadAvg()}`);
-console.log('# ÷bare: unroll req/s ÷ the bare route of the same round; ÷peer: unroll ÷ the FastAPI + PyTorch peer');
-console.log('round  server          route     req/s    p50 ms  p99 ms  errors  ÷bare  ÷peer');
+console.log(
+  "# ÷bare: unroll req/s ÷ the bare route of the same round; cpu µs/req: the server process's CPU time per answered request",
+);
+console.log(
+  "# ÷bare cpu: the bare route's CPU per request ÷ unroll's (the req/s ratio on an idle machine); ÷peer: unroll req/s ÷ the FastAPI + PyTorch peer",
+);
+console.log('round  server          route     req/s    p50 ms  p99 ms  errors  cpu µs/req  ÷bare  ÷bare cpu  ÷peer');
 for (const x of results) {
   const peer = results.find((p) => p.server === 'fastapi+torch' && p.route === x.route);
   const base = results.find((p) => p.server === 'bare fastify' && p.route === x.route && p.round === x.round);
   const ratio = (of?: Result) => (x.server === 'unroll' && of ? (x.rps / of.rps).toFixed(2) : '');
+  const cpuRatio = x.server === 'unroll' && base?.cpuUs && x.cpuUs ? (base.cpuUs / x.cpuUs).toFixed(2) : '';
   console.log(
-    `${String(x.round === undefined ? '-' : x.round + 1).padEnd(6)} ${x.server.padEnd(15)} ${x.route.padEnd(8)} ${x.rps.toFixed(0).padStart(7)} ${x.p50.toFixed(1).padStart(8)} ${x.p99.toFixed(1).padStart(7)} ${String(x.errors).padStart(7)}  ${ratio(base).padStart(5)}  ${ratio(peer).padStart(5)}`,
+    `${String(x.round === undefined ? '-' : x.round + 1).padEnd(6)} ${x.server.padEnd(15)} ${x.route.padEnd(8)} ${x.rps.toFixed(0).padStart(7)} ${x.p50.toFixed(1).padStart(8)} ${x.p99.toFixed(1).padStart(7)} ${String(x.errors).padStart(7)}  ${(x.cpuUs?.toFixed(0) ?? '-').padStart(10)}  ${ratio(base).padStart(5)}  ${cpuRatio.padStart(9)}  ${ratio(peer).padStart(5)}`,
   );
 }

@@ -3,6 +3,8 @@
 // latest state, unless (1) drawing again would take more than DUTY of the time, or (2) the page is catching
 // up (a replay: updates arriving faster than CATCHUP.rate a second), when it draws every CATCHUP.ms. A
 // 100k-step replay then draws a few times a second instead of 60, and reads its socket that much faster.
+// A mark for the user's own input (dragging the scrubber) is drawn in the next frame whatever the duty: the
+// share exists to leave the thread to a flood of frames, not to drop the frames of a drag.
 
 /** The largest share of the main thread that redrawing itself may take. */
 export const DUTY = 0.25;
@@ -27,12 +29,14 @@ export function frameScheduler(draw, opts = {}) {
   let marks = 0;
   let last = Number.NEGATIVE_INFINITY;
   let earliest = Number.NEGATIVE_INFINITY;
+  let prompt = false;
   const tick = () => {
     const t = now();
     // too soon after the last draw: look again next frame, still pending
     const backlog = marks * 1000 > catchup.rate * (t - last);
-    if (t < earliest || (backlog && t < last + catchup.ms)) return void raf(tick);
+    if (!prompt && (t < earliest || (backlog && t < last + catchup.ms))) return void raf(tick);
     pending = false;
+    prompt = false;
     marks = 0;
     draws++;
     last = t;
@@ -40,8 +44,13 @@ export function frameScheduler(draw, opts = {}) {
     earliest = t + (now() - t) / duty;
   };
   return {
-    /** Asks for a redraw; a request while one is pending changes nothing. */
-    mark() {
+    /**
+     * Asks for a redraw; a request while one is pending changes nothing, except that a prompt one (input)
+     * makes the pending redraw happen in the next frame.
+     * @param {{prompt?: boolean}} [o]
+     */
+    mark(o) {
+      if (o?.prompt) prompt = true;
       marks++;
       if (pending) return;
       pending = true;

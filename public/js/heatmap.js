@@ -37,14 +37,39 @@ export class Heatmap {
     this.off = document.createElement('canvas');
     this.offCtx = /** @type {CanvasRenderingContext2D} */ (this.off.getContext('2d'));
     this.draws = 0;
+    /** The canvas's CSS size and ink, kept from the ResizeObserver (which reports after layout) so that a
+     * draw never reads layout or style after the frame's DOM writes: that forced a layout per heatmap. */
+    /** @type {{w: number, h: number} | null} */ this.size = null;
+    /** @type {string | null} */ this.ink = null;
+    new ResizeObserver(([e]) => {
+      this.size = { w: e.contentRect.width, h: e.contentRect.height };
+      this.ink = null;
+    }).observe(canvas);
+    globalThis.matchMedia?.('(prefers-color-scheme: dark)').addEventListener('change', () => {
+      this.ink = null;
+    });
+  }
+
+  /** The canvas's size in CSS pixels, as last laid out (read once before the first report). */
+  laidOut() {
+    this.size ??= { w: this.canvas.clientWidth, h: this.canvas.clientHeight };
+    return this.size;
+  }
+
+  get width() {
+    return this.laidOut().w;
+  }
+
+  get height() {
+    return this.laidOut().h;
   }
 
   /** @param {HeatmapSpec} spec */
   draw(spec) {
     const { canvas, ctx } = this;
     const dpr = globalThis.devicePixelRatio || 1;
-    const W = canvas.clientWidth;
-    const H = canvas.clientHeight;
+    const W = this.width;
+    const H = this.height;
     if (W === 0 || H === 0) return; // hidden: drawn when it shows
     if (canvas.width !== Math.round(W * dpr) || canvas.height !== Math.round(H * dpr)) {
       canvas.width = Math.round(W * dpr);
@@ -68,7 +93,8 @@ export class Heatmap {
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(this.off, MARGIN.left, MARGIN.top, pw, ph);
     }
-    const ink = getComputedStyle(canvas).color || '#222';
+    this.ink ??= getComputedStyle(canvas).color || '#222';
+    const ink = this.ink;
     ctx.font = FONT;
     ctx.fillStyle = ink;
     ctx.strokeStyle = ink;
@@ -121,7 +147,7 @@ export class Heatmap {
     const x = W - MARGIN.right + BAR.gap;
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(barImage(bar.table), x, MARGIN.top, BAR.width, ph);
-    ctx.fillStyle = getComputedStyle(this.canvas).color || '#222';
+    ctx.fillStyle = this.ink ?? '#222';
     ctx.textAlign = 'left';
     ctx.textBaseline = 'middle';
     const span = bar.hi - bar.lo || 1;

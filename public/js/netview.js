@@ -12,12 +12,22 @@ export class NetView {
   constructor(host) {
     this.host = host;
     this.key = '';
+    /** The width the card gives the drawing, as last laid out (read in a draw, it forced a layout). */
+    /** @type {number | null} */ this.width = null;
+    /** The unrolled drawing's h_t nodes, found once per drawing. @type {Element[]} */
+    this.nodes = [];
+    /** What tint() last painted. @type {{profile: ArrayLike<number>, lo: number, hi: number} | null} */
+    this.tinted = null;
+    new ResizeObserver(([e]) => {
+      this.width = e.contentRect.width;
+    }).observe(host);
   }
 
   /** @param {import('./network.js').NetShape} shape */
   render(shape) {
     // fewer steps on a narrow card, so that the labels stay readable (the width the card gives the drawing)
-    const win = windowFor(shape.T, this.host.clientWidth || Number.POSITIVE_INFINITY);
+    this.width ??= this.host.clientWidth;
+    const win = windowFor(shape.T, this.width || Number.POSITIVE_INFINITY);
     const key = JSON.stringify([shape, win]);
     if (key === this.key) return;
     this.key = key;
@@ -30,11 +40,14 @@ export class NetView {
     pics.className = 'net-pics';
     pics.append(toDom(folded('fold'), document), toDom(unrolled(shape, 'unroll', win).tree, document));
     this.host.replaceChildren(pics, ...lines);
+    this.nodes = [...this.host.querySelectorAll('.unrolled .node.h')];
+    this.tinted = null;
   }
 
   /** Forgets the drawing, so the next render draws afresh. */
   reset() {
     this.key = '';
+    this.tinted = null;
   }
 
   /**
@@ -42,7 +55,10 @@ export class NetView {
    * @param {{lo: number, hi: number}} scale log10 range, the heatmap's
    */
   tint(profile, scale) {
-    for (const g of this.host.querySelectorAll('.unrolled .node.h')) {
+    // the same profile on the same scale (a redraw for something else): the tint stands
+    if (this.tinted?.profile === profile && this.tinted.lo === scale.lo && this.tinted.hi === scale.hi) return;
+    this.tinted = { profile, lo: scale.lo, hi: scale.hi };
+    for (const g of this.nodes) {
       const v = profile[Number(g.getAttribute('data-t'))];
       if (!(v > 0)) continue;
       const i = lutIndex(Math.log10(v), scale.lo, scale.hi);

@@ -50,10 +50,15 @@ export class RunPanel {
     /** What the charts and the dL/dh_t heatmap last drew, so that a redraw for the scrubber skips them. */
     /** @type {{data: RunData | null, lines: string, dhData: RunData | null, dh: string}} */
     this.drawn = { data: null, lines: '', dhData: null, dh: '' };
+    /** @type {{snap: object, scale: import('./paint.js').Scale} | null} */
+    this.scaleOf = null;
+    /** What header() last wrote. */
+    this.headerKey = '';
     const slider = /** @type {HTMLInputElement} */ ($('scrub'));
     this.scrubber = new Scrubber(slider, (snap) => {
       this.scrubbed = snap;
-      this.schedule.mark();
+      // the user's own input: drawn in the next frame, not held back by the scheduler's share
+      this.schedule.mark({ prompt: true });
     });
     slider.addEventListener('keydown', (ev) => {
       if (ev.key !== 'PageUp' && ev.key !== 'PageDown') return;
@@ -209,14 +214,7 @@ export class RunPanel {
     const run = this.run;
     const d = this.data;
     const status = d.status && run.status !== 'queued' ? d.status : run.status;
-    $('run-title').textContent = run.name || run.task || run.id;
-    const badge = $('run-status');
-    badge.textContent = status;
-    badge.dataset.status = status;
     const p = this.progress();
-    setBar(/** @type {HTMLProgressElement} */ ($('run-progress')), p);
-    $('run-step').textContent = `step ${stepText(p)}`;
-    syncListItem(run.id, p, status);
     const snap = d.metrics.snapshot();
     const last = snap.rows - 1;
     const facts = {
@@ -232,6 +230,17 @@ export class RunPanel {
       ...(run.modelId ? { 'trained model': run.modelId } : {}),
       ...(run.reason || d.reason ? { reason: run.reason ?? d.reason } : {}),
     };
+    // unchanged (a redraw for the scrubber): no DOM writes, so nothing for the frame to lay out again
+    const key = JSON.stringify([run.id, run.name, status, p, facts]);
+    if (key === this.headerKey) return;
+    this.headerKey = key;
+    $('run-title').textContent = run.name || run.task || run.id;
+    const badge = $('run-status');
+    badge.textContent = status;
+    badge.dataset.status = status;
+    setBar(/** @type {HTMLProgressElement} */ ($('run-progress')), p);
+    $('run-step').textContent = `step ${stepText(p)}`;
+    syncListItem(run.id, p, status);
     const dl = $('run-facts');
     dl.replaceChildren(
       ...Object.entries(facts).flatMap(([k, v]) => {
@@ -267,14 +276,14 @@ export class RunPanel {
 
   heatmaps() {
     const dh = this.data.dh;
-    const dhKey = `${dh?.count}:${dh?.width}:${$('heat-dh').clientWidth}:${$('heat-dh').clientHeight}`;
+    const dhKey = `${dh?.count}:${dh?.width}:${this.dhMap.width}:${this.dhMap.height}`;
     if (dh?.rows && (this.drawn.dhData !== this.data || this.drawn.dh !== dhKey)) {
       this.drawn.dh = dhKey;
       this.drawn.dhData = this.data;
       const snap = dh.snapshot();
       const s0 = snap.lo[0];
       const s1 = snap.hi[snap.rows - 1];
-      const scale = logScale(snap.values);
+      const scale = this.dhScale();
       this.dhMap.draw({
         cols: 'plot',
         rows: snap.width,
@@ -325,7 +334,7 @@ export class RunPanel {
     const profile = snap ? snap.dhNorm : this.data.latestProfile();
     if (!profile?.length) return;
     const dh = this.data.dh;
-    const scale = logScale(dh ? dh.snapshot().values : Float64Array.from(profile));
+    const scale = dh?.rows ? this.dhScale() : logScale(Float64Array.from(profile));
     const T = profile.length;
     this.dhColumn.draw({
       cols: 1,
@@ -354,6 +363,17 @@ export class RunPanel {
     fig.dataset.profile = JSON.stringify(Array.from(profile));
   }
 
+  /**
+   * The dL/dh_t history's log colour range, shared by the heatmap, the scrubbed column and the network's
+   * tint: computed once per state of the history (its snapshot is cached until it changes), not once per
+   * redraw of each (log10 of every value: most of a scrub frame's script before).
+   */
+  dhScale() {
+    const snap = /** @type {NonNullable<RunData['dh']>} */ (this.data.dh).snapshot();
+    if (this.scaleOf?.snap !== snap) this.scaleOf = { snap, scale: logScale(snap.values) };
+    return this.scaleOf.scale;
+  }
+
   shape() {
     return this.run ? shapeOf(this.run) : null;
   }
@@ -364,6 +384,6 @@ export class RunPanel {
     this.net.render(shape);
     const profile = this.scrubbed?.dhNorm ?? this.data.latestProfile();
     const dh = this.data.dh;
-    if (profile && dh) this.net.tint(profile, logScale(dh.snapshot().values));
+    if (profile && dh?.rows) this.net.tint(profile, this.dhScale());
   }
 }

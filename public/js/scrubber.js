@@ -1,7 +1,9 @@
 // Scrubbing through a run's recorded history: a slider over its hidden snapshots (every hiddenEvery steps,
 // and the last one of the trained weights), each shown with the dL/dh_t profile of its step. Snapshots
 // arrive a page at a time (one history request each) and are kept, so dragging and the keyboard draw from
-// memory: the page under the slider and the ones beside it are fetched ahead.
+// memory: the page under the slider and the ones beside it are fetched ahead, and the page under the thumb
+// when a finished run opens. A page fetched while the run was still recording it holds only the snapshots
+// it had then: asked for a later one, it is fetched again.
 import { history } from './runhistory.js';
 
 /** Snapshots per history request. */
@@ -10,6 +12,10 @@ export const PAGE = 32;
 const KEEP = 64;
 
 /** @typedef {{step: number, h: number[][], dhNorm: number[] | null}} Snapshot */
+/** @typedef {(runId: string, q: {from: number, to: number, kinds: string[], snapshots: number}) => Promise<import('./runhistory.js').History>} FetchPage */
+
+/** A prefetch that fails is only a fetch to do again when the page is needed. */
+const ignore = () => {};
 
 /**
  * The steps of a run's snapshots, as an index: 0, every, 2·every, … up to the last recorded step, and the
@@ -33,13 +39,16 @@ export class Scrubber {
   /**
    * @param {HTMLInputElement} input the slider
    * @param {(snap: Snapshot | null) => void} onChange a snapshot to show (null: back to the latest)
+   * @param {FetchPage} [fetchPage] a page of the history route (the tests give their own)
    */
-  constructor(input, onChange) {
+  constructor(input, onChange, fetchPage = history) {
     this.input = input;
     this.onChange = onChange;
+    this.fetchPage = fetchPage;
     /** @type {string | null} */ this.runId = null;
     this.steps = snapshotSteps(1, -1, null);
-    /** @type {Map<number, Promise<Map<number, Snapshot>>>} */ this.pages = new Map();
+    /** Each page's request, and the last snapshot index there was when it was made. */
+    /** @type {Map<number, {p: Promise<Map<number, Snapshot>>, last: number}>} */ this.pages = new Map();
     /** @type {Map<number, Map<number, Snapshot>>} */ this.loaded = new Map();
     /** The index the slider asked for last (what a late page answers, if still wanted). */
     this.wanted = -1;
@@ -53,7 +62,8 @@ export class Scrubber {
 
   /** @param {string} runId @param {number} every @param {number} lastStep @param {number | null} lastHidden */
   reset(runId, every, lastStep, lastHidden) {
-    if (runId !== this.runId) {
+    const opened = runId !== this.runId;
+    if (opened) {
       this.pages.clear();
       this.loaded.clear();
       this.wanted = -1;
@@ -65,6 +75,9 @@ export class Scrubber {
     this.input.max = String(Math.max(0, this.steps.count - 1));
     this.input.disabled = this.steps.count < 2;
     if (atEnd) this.input.value = this.input.max;
+    // a finished run: the page under the thumb, for the first key press or drag from there
+    if (opened && !this.live && this.steps.count >= 2)
+      this.load(Math.floor((this.steps.count - 1) / PAGE)).catch(ignore);
   }
 
   /** @param {number} i */
@@ -74,15 +87,15 @@ export class Scrubber {
     const page = Math.floor(i / PAGE);
     const hit = this.loaded.get(page)?.get(this.steps.step(i));
     if (hit) this.show(hit);
-    void this.load(page).then((snaps) => {
-      if (this.wanted === i && !hit) {
+    else
+      this.load(page, i).then((snaps) => {
+        if (this.wanted !== i) return;
         const s = snaps.get(this.steps.step(i));
         if (s) this.show(s);
-      }
-    });
+      }, ignore);
     // ahead of a drag, either way
-    if (page + 1 <= Math.floor((this.steps.count - 1) / PAGE)) void this.load(page + 1);
-    if (page > 0) void this.load(page - 1);
+    if (page + 1 <= Math.floor((this.steps.count - 1) / PAGE)) this.load(page + 1).catch(ignore);
+    if (page > 0) this.load(page - 1).catch(ignore);
   }
 
   /** @param {Snapshot} s */
@@ -91,15 +104,19 @@ export class Scrubber {
     this.onChange(s);
   }
 
-  /** @param {number} page @returns {Promise<Map<number, Snapshot>>} */
-  load(page) {
-    let p = this.pages.get(page);
-    if (p) return p;
+  /**
+   * @param {number} page @param {number} [need] the snapshot index wanted from it
+   * @returns {Promise<Map<number, Snapshot>>}
+   */
+  load(page, need = -1) {
+    const had = this.pages.get(page);
+    // fetched while the run had fewer snapshots than the one wanted now: fetch it again
+    if (had && need <= had.last) return had.p;
     const runId = /** @type {string} */ (this.runId);
     const first = page * PAGE;
     const last = Math.min(this.steps.count - 1, first + PAGE - 1);
     this.fetches++;
-    p = history(runId, {
+    const p = this.fetchPage(runId, {
       from: this.steps.step(first),
       to: this.steps.step(last),
       kinds: ['hidden', 'profile'],
@@ -112,18 +129,18 @@ export class Scrubber {
         h.hidden?.steps.forEach((s, k) => {
           snaps.set(s, { step: s, h: /** @type {any} */ (h.hidden).h[k], dhNorm: prof.get(s) ?? null });
         });
-        if (runId === this.runId) {
+        if (runId === this.runId && this.pages.get(page)?.p === p) {
           this.loaded.set(page, snaps);
           if (this.loaded.size > KEEP) this.evict(page);
         }
         return snaps;
       },
       (err) => {
-        this.pages.delete(page);
+        if (this.pages.get(page)?.p === p) this.pages.delete(page);
         throw err;
       },
     );
-    this.pages.set(page, p);
+    this.pages.set(page, { p, last });
     return p;
   }
 

@@ -14,6 +14,7 @@ import type {
 import type { ModelService } from './models.js';
 import type { Readiness } from './readiness.js';
 import type { SequenceFlags, SequenceService } from './sequences.js';
+import type { AnswerHold } from './service.js';
 import type { ForwardOut } from './tasks.js';
 
 export const SERVER_NAME = 'unroll';
@@ -93,6 +94,8 @@ export class InferenceService {
     req: InferRequest,
     signal?: AbortSignal,
     owner?: string,
+    /** Reserves the answer's bytes from the send budget before the work (the HTTP route's holdAnswer). */
+    held?: AnswerHold,
   ): Promise<InferResponse> {
     const m = await this.model(name, version);
     const issues: Issue[] = [];
@@ -101,7 +104,14 @@ export class InferenceService {
     const sequence = sequenceOf(req, issues, owner);
     if (issues.length || !x) throw new RequestValidationError(issues);
     const extra = outputs.includes('h') ? (['h'] as const) : [];
-    const out = await this.deps.sequences.forward(m, { data: x.data, shape: [...x.shape] }, extra, sequence, signal);
+    const out = await this.deps.sequences.forward(
+      m,
+      { data: x.data, shape: [...x.shape] },
+      extra,
+      sequence,
+      signal,
+      held ?? false,
+    );
     return {
       model_name: m.name ?? m.id,
       model_version: String(m.version),

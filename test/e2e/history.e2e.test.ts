@@ -1,7 +1,8 @@
 // End to end, in Debian's Chromium against the real server: compare three copy-first runs at T = 10, 20 and
 // 40 and read the gradient-profile chart's data back from the page; scrub a run (H = 32, T = 32) to a
 // snapshot and check the heatmap holds that step's recorded hidden state; open a finished 10^6-step run
-// from its server-side history; download a run's CSV and check it against the event log.
+// from its server-side history; download a run's CSV and JSON Lines and check them against the event log;
+// tick runs in the list into a comparison (in the address, eight at most) and save charts as PNG.
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,18 @@ import { HistoryRepo } from '../../src/db/history.repo.js';
 import { type Db, openDatabase } from '../../src/db/open.js';
 import { buildApp } from '../../src/http/app.js';
 import { type Browser, launch } from '../helpers/browser.js';
-import { colours, goHash, openedFromHistory, profileAt, runDataset } from '../helpers/probes.js';
+import {
+  canvasPng,
+  colours,
+  goHash,
+  hash,
+  hashIncludes,
+  lineColours,
+  openedFromHistory,
+  picksAtLeast,
+  profileAt,
+  runDataset,
+} from '../helpers/probes.js';
 import { seedRun } from '../helpers/seed-run.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -22,6 +34,10 @@ const DOCS_COPY = process.env.UNROLL_SCREENSHOT;
 const LENGTHS = [10, 20, 40];
 const TRAIN = { steps: 300, hiddenEvery: 50 };
 const BIG = 1_000_000;
+/** Runs one comparison may hold (the page's MAX_COMPARED: the eight Okabe–Ito colours). */
+const MAX_COMPARED = 8;
+/** Small runs besides the others, so that the list holds more than a comparison may. */
+const SMALL = 4;
 /** The issue's target for opening a finished 10^6-step run, on an idle reference machine. */
 const OPEN_MS = 1500;
 const SLOW = { timeout: 120_000, polling: 100 };
@@ -35,6 +51,7 @@ describe('the dashboard on the history, end to end', () => {
   const copyRuns: string[] = [];
   let big: string;
   let scrubRun: string;
+  const small: string[] = [];
 
   const log = () => new HistoryRepo(db);
   const recordedStep = async (id: string, step: number) =>
@@ -53,6 +70,8 @@ describe('the dashboard on the history, end to end', () => {
     // the 10^6-step log straight through the repository, as the server records one (not an hour of training)
     big = await seedRun(db, { steps: BIG, T: 20, H: 16, hiddenEvery: 1000, batch: 5000, name: 'a million steps' });
     scrubRun = await seedRun(db, { steps: 20_000, T: 32, H: 32, hiddenEvery: 10, batch: 1000, name: 'H = T = 32' });
+    for (let i = 0; i < SMALL; i++)
+      small.push(await seedRun(db, { steps: 40 + 10 * i, T: 5 + i, H: 4, hiddenEvery: 10, name: `small ${i}` }));
     for (const T of LENGTHS) {
       const r = await fetch(`${base}/v1/runs`, {
         method: 'POST',
@@ -185,6 +204,79 @@ describe('the dashboard on the history, end to end', () => {
     expect(row.accuracy).toBe(f.accuracy);
     expect(row['gradNorm.W.weight']).toBe(f.gradNorm['W.weight']);
     expect(row['dhNorm.19']).toBe(f.dhNorm[19]);
+    // the JSON Lines: the step frames as recorded, one a line
+    const [jsonl] = await Promise.all([page.waitForEvent('download'), page.click('#run-jsonl')]);
+    expect(jsonl.suggestedFilename()).toBe(`run-${id}.jsonl`);
+    const frames = readFileSync((await jsonl.path())!, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(frames).toHaveLength(TRAIN.steps);
+    expect(frames.map((x) => x.step)).toEqual(Array.from({ length: TRAIN.steps }, (_, i) => i));
+    expect(frames[123]).toEqual(f);
+    expect(browser.errors).toEqual([]);
+  }, 180_000);
+
+  /** Clicks a chart's PNG button: the file saved is that chart's canvas, byte for byte as the page encodes it. */
+  const savesPng = async (chart: string) => {
+    const { page } = browser;
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click(`button.png[data-png="${chart}"]`),
+    ]);
+    expect(download.suggestedFilename()).toBe(`unroll-${chart}.png`);
+    const saved = readFileSync((await download.path())!);
+    const drawn = await page.evaluate(canvasPng, chart);
+    expect(saved.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    // IHDR: the canvas's size in device pixels
+    expect([saved.readUInt32BE(16), saved.readUInt32BE(20)]).toEqual([drawn.width, drawn.height]);
+    expect(saved.toString('base64')).toBe(drawn.base64);
+  };
+
+  it('ticks runs in the list into a comparison: in the address in the order ticked, eight at most, a colour each; charts save as PNG', async () => {
+    const { page } = browser;
+    await page.goto(`${base}/`);
+    const all = [...copyRuns, big, scrubRun, ...small];
+    await page.waitForFunction(picksAtLeast, all.length, SLOW);
+    // an order unlike the list's; the ninth run is left out
+    const order = [small[2], copyRuns[0], big, small[0], copyRuns[2], scrubRun, small[3], copyRuns[1]];
+    expect(order).toHaveLength(MAX_COMPARED);
+    const ninth = small[1];
+    for (const id of order) {
+      await page.click(`#runs .pick[data-id="${id}"]:not(:checked)`);
+      await page.waitForFunction(hashIncludes, id, SLOW);
+    }
+    expect(await page.evaluate(hash)).toBe(`#compare=${order.join(',')}`);
+    await page.waitForSelector(`#compare[data-ready="${order.join(',')}"]`, SLOW);
+    // the comparison is full: the ninth cannot be ticked
+    await page.waitForSelector(`#runs .pick[data-id="${ninth}"]:disabled`, SLOW);
+    const legend = await page.evaluate(colours, '#compare-legend .swatch');
+    const listed = (
+      await Promise.all(order.map((id) => page.evaluate(colours, `.run-item:has(.pick[data-id="${id}"]) .swatch`)))
+    ).flat();
+    expect(new Set(legend).size).toBe(MAX_COMPARED);
+    expect(listed).toEqual(legend);
+    // and on every chart: each run's line in its colour, in the same order
+    for (const chart of ['plot-cmp-loss', 'plot-cmp-acc', 'plot-cmp-grad', 'plot-cmp-profile'])
+      expect(await page.evaluate(lineColours, chart)).toEqual(legend);
+    const profile = JSON.parse((await page.getAttribute('#fig-cmp-profile', 'data-profile')) ?? '[]');
+    expect(profile.map((p: { id: string }) => p.id)).toEqual(order);
+    await savesPng('plot-cmp-profile');
+    await savesPng('plot-cmp-loss');
+    // unticking one keeps the others in their order, and frees a place
+    await page.click(`#runs .pick[data-id="${big}"]`);
+    const left = order.filter((id) => id !== big);
+    await page.waitForFunction(hashIncludes, `#compare=${left.join(',')}`, SLOW);
+    expect(await page.evaluate(hash)).toBe(`#compare=${left.join(',')}`);
+    await page.waitForSelector(`#runs .pick[data-id="${ninth}"]:not(:disabled)`, SLOW);
+    // a shared link with nine runs shows the first eight
+    await page.goto(`${base}/#compare=${[...order, ninth].join(',')}`);
+    await page.waitForSelector(`#compare[data-ready="${order.join(',')}"]`, SLOW);
+    expect(await page.locator('#compare-legend .swatch').count()).toBe(MAX_COMPARED);
+    // a run's charts and heatmaps save too
+    await page.goto(`${base}/#run=${scrubRun}`);
+    await page.waitForFunction(openedFromHistory, null, SLOW);
+    for (const chart of ['plot-loss', 'plot-grad', 'heat-dh', 'heat-hidden', 'heat-dhcol']) await savesPng(chart);
     expect(browser.errors).toEqual([]);
   }, 180_000);
 });

@@ -142,34 +142,6 @@ export function runDataset() {
   return { .../** @type {HTMLElement} */ (document.getElementById('run')).dataset };
 }
 
-/**
- * Drags the scrubber through `n` snapshots from the first, one per animation frame, and reports how long
- * each redraw took (the panel's own measure) and the longest gap between frames.
- * @param {number} n
- */
-export async function scrubFrames(n) {
-  const slider = /** @type {HTMLInputElement} */ (document.getElementById('scrub'));
-  const run = /** @type {HTMLElement} */ (document.getElementById('run'));
-  const frame = () => new Promise((r) => requestAnimationFrame(r));
-  /** @type {number[]} */
-  const draws = [];
-  let gap = 0;
-  await frame();
-  let last = performance.now();
-  for (let i = 0; i < n; i++) {
-    slider.value = String(i);
-    slider.dispatchEvent(new Event('input'));
-    await frame();
-    await frame();
-    const now = performance.now();
-    gap = Math.max(gap, (now - last) / 2);
-    last = now;
-    draws.push(Number(run.dataset.drawMs));
-  }
-  draws.sort((a, b) => a - b);
-  return { median: draws[draws.length >> 1], max: draws[draws.length - 1], gap };
-}
-
 /** The run list's progress for a run and the run panel's, read in one go. @param {string} id */
 export function progressPair(id) {
   const item = document.querySelector(`#runs .run-item[data-id="${id}"]`);
@@ -195,4 +167,121 @@ export function labelSizes() {
     svgRight: svg.getBoundingClientRect().right,
     viewport: document.documentElement.clientWidth,
   };
+}
+
+/**
+ * Drags the scrubber over `n` snapshots from `first`, one a frame as a pointer drag delivers them (the
+ * slider moves in a frame's rAF callback, the panel draws it in the next frame), and times every frame of
+ * the drag. `work`: from the frame's start (its rAF timestamp) to the end of its rendering (rAF callbacks,
+ * style, layout, paint; a message posted from the frame's last rAF callback runs after them). `interval`:
+ * from one frame's start to the next, so a frame the page made late, or a task between frames, shows too.
+ * `late`: frames whose hidden-state heatmap did not yet show the snapshot asked for in the frame before (not
+ * in memory yet), and `lateAt` the drag's index of each. `longTasks`: tasks of 50 ms or more during the drag.
+ * @param {[number, number, number]} args the first snapshot, how many, and the run's hiddenEvery
+ * @returns {Promise<{work: number[], interval: number[], draw: number[], late: number, lateAt: number[], fetches: number, longTasks: number[]}>}
+ */
+export function scrubDrag([first, n, every]) {
+  const slider = /** @type {HTMLInputElement} */ (document.getElementById('scrub'));
+  const run = /** @type {HTMLElement} */ (document.getElementById('run'));
+  const fig = /** @type {HTMLElement} */ (document.getElementById('fig-scrub'));
+  const heat = /** @type {HTMLElement} */ (document.getElementById('heat-hidden'));
+  /** @type {number[]} */ const work = [];
+  /** @type {number[]} */ const interval = [];
+  /** @type {number[]} */ const draw = [];
+  /** @type {number[]} */ const longTasks = [];
+  const fetches0 = Number(fig.dataset.fetches);
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) longTasks.push(e.duration);
+  });
+  observer.observe({ type: 'longtask' });
+  const channel = new MessageChannel();
+  let start = 0;
+  channel.port1.onmessage = () => work.push(performance.now() - start);
+  return new Promise((resolve) => {
+    let i = 0;
+    /** @type {number[]} */ const lateAt = [];
+    /** @type {string | null} */ let asked = null;
+    let draws = Number(run.dataset.draws);
+    /** @param {number} ts */
+    const frame = (ts) => {
+      if (i > 0) interval.push(ts - start);
+      start = ts;
+      if (asked !== null) {
+        if (heat.dataset.step !== asked) lateAt.push(i - 1);
+        // the panel's own measure of its redraw, when it drew in this frame
+        if (Number(run.dataset.draws) !== draws) draw.push(Number(run.dataset.drawMs));
+        draws = Number(run.dataset.draws);
+      }
+      if (i > n) {
+        channel.port1.close();
+        observer.disconnect();
+        // the last frame's work is measured by the message posted from the one before
+        return resolve({
+          work,
+          interval,
+          draw,
+          late: lateAt.length,
+          lateAt,
+          fetches: Number(fig.dataset.fetches) - fetches0,
+          longTasks,
+        });
+      }
+      if (i > 0) channel.port2.postMessage(0);
+      if (i < n) {
+        slider.value = String(first + i);
+        slider.dispatchEvent(new Event('input'));
+        asked = slider.value === slider.max ? null : String((first + i) * every);
+      }
+      i++;
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+  });
+}
+
+/**
+ * A chart's canvas as the page encodes it to PNG (the uPlot canvas inside a plot, or a heatmap's own), with
+ * its size in device pixels. @param {string} id
+ * @returns {Promise<{width: number, height: number, base64: string}>}
+ */
+export function canvasPng(id) {
+  const host = document.getElementById(id);
+  const canvas = /** @type {HTMLCanvasElement} */ (
+    host instanceof HTMLCanvasElement ? host : host?.querySelector('canvas')
+  );
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((blob) => {
+      if (!blob) return reject(new Error(`no PNG of ${id}`));
+      const reader = new FileReader();
+      reader.onload = () =>
+        resolve({
+          width: canvas.width,
+          height: canvas.height,
+          base64: String(reader.result).replace(/^data:image\/png;base64,/, ''),
+        });
+      reader.readAsDataURL(blob);
+    }, 'image/png'),
+  );
+}
+
+/** The run list holds at least `n` runs that can be ticked for a comparison. @param {number} n */
+export function picksAtLeast(n) {
+  return document.querySelectorAll('#runs .pick').length >= n;
+}
+
+/** The page's address after the #. */
+export function hash() {
+  return location.hash;
+}
+
+/** @param {string} text */
+export function hashIncludes(text) {
+  return location.hash.includes(text);
+}
+
+/** The colours of a uPlot chart's lines, as its legend's markers show them (a marker's border is its line's stroke). @param {string} id */
+export function lineColours(id) {
+  return [...document.querySelectorAll(`#${id} .u-legend .u-series:not(:first-child) .u-marker`)].map(
+    (e) => getComputedStyle(e).borderTopColor,
+  );
 }

@@ -97,6 +97,27 @@ describe('frameScheduler', () => {
     expect(frames).toEqual([26, 42]);
   });
 
+  it('draws a prompt mark (the scrubber under the pointer) in the next frame, whatever the duty', () => {
+    const queued: (() => void)[] = [];
+    let clock = 0;
+    const s = frameScheduler(
+      () => {
+        clock += 10;
+      },
+      { raf: (cb) => queued.push(cb), now: () => clock, duty: 0.25 },
+    );
+    const drawsAt: number[] = [];
+    for (let frame = 0; frame < 6; frame++) {
+      s.mark({ prompt: frame >= 3 });
+      clock = frame * 16;
+      const before = s.draws;
+      queued.shift()?.();
+      if (s.draws > before) drawsAt.push(frame);
+    }
+    // a 10 ms draw waits 40 ms (frames 0 and 3) until the marks are prompt: then every frame
+    expect(drawsAt).toEqual([0, 3, 4, 5]);
+  });
+
   it('draws every CATCHUP.ms while a backlog of updates arrives, every frame once it is gone', () => {
     const queued: (() => void)[] = [];
     let clock = 0;

@@ -1,6 +1,6 @@
 // The Open Inference Protocol v2 over stored models: server and model metadata, readiness, and infer, which
 // checks a request against its model, runs it (statelessly or as a chunk of a sequence) and lays out outputs.
-import type { StoredModel } from '../db/models.repo.js';
+import type { ModelSummary, StoredModel } from '../db/models.repo.js';
 import { AppError, RequestValidationError } from '../errors.js';
 import type { Issue } from '../schemas/problem.js';
 import type {
@@ -37,6 +37,16 @@ export interface InferenceDeps {
   version: string;
 }
 
+/** The model, if `version` (when asked for) is its current one: only that one exists. */
+function current<M extends ModelSummary>(m: M, name: string, version?: string): M {
+  if (version !== undefined && version !== String(m.version))
+    throw new AppError(
+      'not-found',
+      `model "${name}" has version ${m.version} only (its current weights); version ${version} is not kept`,
+    );
+  return m;
+}
+
 export class InferenceService {
   constructor(private readonly deps: InferenceDeps) {}
 
@@ -52,17 +62,16 @@ export class InferenceService {
 
   /** A stored model by name or id; with a version, only the current one exists (weights are replaced in place). */
   async model(name: string, version?: string): Promise<StoredModel> {
-    const m = await this.deps.models.get(name);
-    if (version !== undefined && version !== String(m.version))
-      throw new AppError(
-        'not-found',
-        `model "${name}" has version ${m.version} only (its current weights); version ${version} is not kept`,
-      );
-    return m;
+    return current(await this.deps.models.get(name), name, version);
+  }
+
+  /** The model's summary only (metadata and readiness need no weights: 64 MB of reads at UNROLL_MAX_PARAMS). */
+  private async summary(name: string, version?: string): Promise<ModelSummary> {
+    return current(await this.deps.models.find(name), name, version);
   }
 
   async metadata(name: string, version?: string): Promise<ModelMetadata> {
-    const m = await this.model(name, version);
+    const m = await this.summary(name, version);
     const { inputSize: d, hiddenSize: H, outputSize: C, readout } = m.config;
     const t = (n: string, shape: number[]): MetadataTensor => ({ name: n, datatype: NATIVE, shape });
     return {
@@ -75,7 +84,7 @@ export class InferenceService {
   }
 
   async modelReady(name: string, version?: string): Promise<{ name: string; ready: boolean }> {
-    const m = await this.model(name, version);
+    const m = await this.summary(name, version);
     return { name: m.name ?? m.id, ready: true };
   }
 

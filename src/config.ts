@@ -71,6 +71,15 @@ export const ConfigSchema = z.object({
   /** Heavy requests waiting for a worker beyond this are answered 503 with Retry-After. */
   UNROLL_POOL_MAX_QUEUE: int(0).default(64),
   /**
+   * Compute request bodies (/v1 compute routes, stored-model compute routes, /v2 infer JSON and binary,
+   * /v1/stream frames) larger than this many bytes are parsed and validated in the worker pool, and answers
+   * whose estimated JSON is larger are encoded there, so the event loop only copies bytes; smaller ones stay
+   * on the event loop (faster for them). Infinity: never (every body and answer on the event loop).
+   */
+  UNROLL_OFFLOAD_BYTES: z
+    .union([z.literal('Infinity').transform(() => Number.POSITIVE_INFINITY), int(0)])
+    .default(128 * 1024),
+  /**
    * Bearer tokens (comma-separated) every route needs unless it is declared public (/health, /ready, /metrics,
    * /problems, /docs, /openapi.json, the page, /v2/health/*; the grading routes check their own tokens);
    * ?access_token= works where headers cannot be set (it is redacted from every logged or echoed URL).

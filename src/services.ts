@@ -94,6 +94,7 @@ export async function createServices(config: Config, deps: ServiceDeps): Promise
       maxCost: config.UNROLL_MAX_COMPUTE_COST,
       maxOutputElements: config.UNROLL_MAX_OUTPUT_ELEMENTS,
       inlineCost: config.UNROLL_INLINE_COST,
+      offloadBytes: config.UNROLL_OFFLOAD_BYTES,
     },
     pool,
     kernels,

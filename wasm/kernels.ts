@@ -436,12 +436,17 @@ const INV_LN2: f64 = 1.44269504088896338700e+00;
 /** 2|a| is capped here: e^40 is finite, and tanh(20) already rounds to 1. */
 const Y_MAX: f64 = 40.0;
 const SERIES_BELOW: f64 = 1e-3;
+/** 1.5 · 2^52: x + this, for 0 <= x < 2^51, is round(x) in the low bits of the mantissa. */
+const ROUND_MAGIC: f64 = 6755399441055744.0;
 
 @inline function tanh2(a: v128): v128 {
   const one = f64x2.splat(1.0);
   const x = f64x2.abs(a);
   const y = f64x2.min(f64x2.add(x, x), f64x2.splat(Y_MAX));
-  const k = f64x2.nearest(f64x2.mul(y, f64x2.splat(INV_LN2)));
+  // k = round(y / ln2) by the 1.5·2^52 trick: adding it rounds to an integer (to nearest) and leaves k in the
+  // low bits of the sum, which give 2^k below without nearest/trunc_sat/extend (slow lowerings in V8)
+  const kb = f64x2.add(f64x2.mul(y, f64x2.splat(INV_LN2)), f64x2.splat(ROUND_MAGIC));
+  const k = f64x2.sub(kb, f64x2.splat(ROUND_MAGIC));
   const r = f64x2.sub(f64x2.sub(y, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
   // 1 + r + r^2/2! + ... + r^13/13!
   let p = f64x2.splat(1.6059043836821613e-10);
@@ -458,9 +463,9 @@ const SERIES_BELOW: f64 = 1e-3;
   p = f64x2.add(f64x2.mul(p, r), f64x2.splat(0.5));
   p = f64x2.add(f64x2.mul(p, r), one);
   p = f64x2.add(f64x2.mul(p, r), one);
-  // 2^k from its bits: (k + 1023) << 52, with 0 <= k <= 58
-  const ki = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k));
-  const scale = i64x2.shl(i64x2.add(ki, i64x2.splat(1023)), 52);
+  // 2^k from its bits: (k + 1023) << 52, with 0 <= k <= 58; kb's bits are those of ROUND_MAGIC (low 12 bits
+  // zero) plus k, and the shift drops everything above the low 12 bits
+  const scale = i64x2.shl(i64x2.add(kb, i64x2.splat(1023)), 52);
   const e = f64x2.mul(p, scale);
   const big = f64x2.sub(one, f64x2.div(f64x2.splat(2.0), f64x2.add(e, one)));
   const x2 = f64x2.mul(x, x);
@@ -476,6 +481,14 @@ export function tanhRows(p: usize, rows: i32, cols: i32, ld: i32): void {
   for (let i = 0; i < rows; i++) {
     const row = p + (<usize>i * <usize>ld << 3);
     let j = 0;
+    // two vectors per iteration: two independent dependency chains (the polynomial and the division are long)
+    for (; j + 3 < cols; j += 4) {
+      const q = row + (<usize>j << 3);
+      const a = tanh2(v128.load(q));
+      const b = tanh2(v128.load(q, 16));
+      v128.store(q, a);
+      v128.store(q, b, 16);
+    }
     for (; j + 1 < cols; j += 2) {
       const q = row + (<usize>j << 3);
       v128.store(q, tanh2(v128.load(q)));

@@ -1,6 +1,6 @@
 // The Open Inference Protocol v2 over stored models: server and model metadata, readiness, and infer, which
 // checks a request against its model, runs it (statelessly or as a chunk of a sequence) and lays out outputs.
-import type { StoredModel } from '../db/models.repo.js';
+import type { ModelSummary, StoredModel } from '../db/models.repo.js';
 import { AppError, RequestValidationError } from '../errors.js';
 import type { Issue } from '../schemas/problem.js';
 import type {
@@ -14,6 +14,7 @@ import type {
 import type { ModelService } from './models.js';
 import type { Readiness } from './readiness.js';
 import type { SequenceFlags, SequenceService } from './sequences.js';
+import type { AnswerHold } from './service.js';
 import type { ForwardOut } from './tasks.js';
 
 export const SERVER_NAME = 'unroll';
@@ -36,6 +37,16 @@ export interface InferenceDeps {
   version: string;
 }
 
+/** The model, if `version` (when asked for) is its current one: only that one exists. */
+function current<M extends ModelSummary>(m: M, name: string, version?: string): M {
+  if (version !== undefined && version !== String(m.version))
+    throw new AppError(
+      'not-found',
+      `model "${name}" has version ${m.version} only (its current weights); version ${version} is not kept`,
+    );
+  return m;
+}
+
 export class InferenceService {
   constructor(private readonly deps: InferenceDeps) {}
 
@@ -51,17 +62,16 @@ export class InferenceService {
 
   /** A stored model by name or id; with a version, only the current one exists (weights are replaced in place). */
   async model(name: string, version?: string): Promise<StoredModel> {
-    const m = await this.deps.models.get(name);
-    if (version !== undefined && version !== String(m.version))
-      throw new AppError(
-        'not-found',
-        `model "${name}" has version ${m.version} only (its current weights); version ${version} is not kept`,
-      );
-    return m;
+    return current(await this.deps.models.get(name), name, version);
+  }
+
+  /** The model's summary only (metadata and readiness need no weights: 64 MB of reads at UNROLL_MAX_PARAMS). */
+  private async summary(name: string, version?: string): Promise<ModelSummary> {
+    return current(await this.deps.models.find(name), name, version);
   }
 
   async metadata(name: string, version?: string): Promise<ModelMetadata> {
-    const m = await this.model(name, version);
+    const m = await this.summary(name, version);
     const { inputSize: d, hiddenSize: H, outputSize: C, readout } = m.config;
     const t = (n: string, shape: number[]): MetadataTensor => ({ name: n, datatype: NATIVE, shape });
     return {
@@ -74,7 +84,7 @@ export class InferenceService {
   }
 
   async modelReady(name: string, version?: string): Promise<{ name: string; ready: boolean }> {
-    const m = await this.model(name, version);
+    const m = await this.summary(name, version);
     return { name: m.name ?? m.id, ready: true };
   }
 
@@ -84,6 +94,8 @@ export class InferenceService {
     req: InferRequest,
     signal?: AbortSignal,
     owner?: string,
+    /** Reserves the answer's bytes from the send budget before the work (the HTTP route's holdAnswer). */
+    held?: AnswerHold,
   ): Promise<InferResponse> {
     const m = await this.model(name, version);
     const issues: Issue[] = [];
@@ -92,7 +104,14 @@ export class InferenceService {
     const sequence = sequenceOf(req, issues, owner);
     if (issues.length || !x) throw new RequestValidationError(issues);
     const extra = outputs.includes('h') ? (['h'] as const) : [];
-    const out = await this.deps.sequences.forward(m, { data: x.data, shape: [...x.shape] }, extra, sequence, signal);
+    const out = await this.deps.sequences.forward(
+      m,
+      { data: x.data, shape: [...x.shape] },
+      extra,
+      sequence,
+      signal,
+      held ?? false,
+    );
     return {
       model_name: m.name ?? m.id,
       model_version: String(m.version),

@@ -86,7 +86,7 @@ export class ModelService {
     const config = toElmanConfig(body.config);
     checkModelSize(config, this.maxParams);
     const taken = () => new AppError('conflict', `a model named "${body.name}" exists already`);
-    if (body.name && (await this.repo.get(body.name))) throw taken();
+    if (body.name && (await this.repo.find(body.name))) throw taken();
     let model: ElmanModel;
     if (body.weights) model = { config, params: paramsFromWeights(body.weights) };
     else {
@@ -118,8 +118,15 @@ export class ModelService {
     return this.repo.list(limit, offset);
   }
 
+  /** Its summary, without reading its weights. */
+  async find(id: string): Promise<ModelSummary> {
+    const m = await this.repo.find(id);
+    if (!m) throw new AppError('not-found', `no model with id or name "${id}"`);
+    return m;
+  }
+
   async updateWeights(id: string, weights: Weights): Promise<StoredModel> {
-    const m = await this.get(id);
+    const m = await this.find(id);
     const issues = weightIssues(m.config, weights);
     if (issues.length)
       throw new AppError(
@@ -133,7 +140,7 @@ export class ModelService {
   }
 
   async delete(id: string): Promise<void> {
-    const m = await this.get(id);
+    const m = await this.find(id);
     await this.repo.delete(m.id);
   }
 }

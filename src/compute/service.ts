@@ -4,6 +4,18 @@ import { NonFiniteError, ShapeError } from '../core/errors.js';
 import type { Kernels } from '../core/kernels.js';
 import { AppError } from '../errors.js';
 import { answerBytes, taskCost } from './cost.js';
+import {
+  buffersOf,
+  type DecodeJob,
+  type DecodeResult,
+  type DecodeSpec,
+  type EncodeAs,
+  EncodedJson,
+  type OffloadJob,
+  transferable,
+  type WireError,
+} from './offload-wire.js';
+import type { FramesSpec } from './stream-frames.js';
 import { type ComputeTask, type OutputOf, outputElements, runTask, type TaskOutput } from './tasks.js';
 
 export interface ComputePool {
@@ -12,6 +24,8 @@ export interface ComputePool {
   /** Tasks a worker is computing now. */
   readonly running: number;
   run(task: ComputeTask, signal?: AbortSignal): Promise<TaskOutput>;
+  /** The offload jobs (compute/offload.ts); `transfer`: buffers moved to the worker rather than copied. */
+  call?(job: OffloadJob, signal?: AbortSignal, transfer?: ArrayBuffer[]): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -25,6 +39,21 @@ export interface ComputeLimits {
   maxOutputElements: number;
   /** At or below this cost a task runs on the event loop. */
   inlineCost: number;
+  /**
+   * UNROLL_OFFLOAD_BYTES: bodies and answers larger than this are parsed, validated and encoded in the pool
+   * (when there is one); absent, Infinity: never.
+   */
+  offloadBytes?: number;
+}
+
+/** A body the worker could not decode: the error, as data, that the caller rebuilds (see offload.ts). */
+export class DecodeFailure extends Error {
+  constructor(
+    readonly wire: WireError,
+    readonly id?: string,
+  ) {
+    super('the body could not be decoded');
+  }
 }
 
 export class ComputeService {
@@ -63,19 +92,88 @@ export class ComputeService {
     return cost;
   }
 
+  /** Whether a body or an answer of `bytes` is parsed / encoded in the pool rather than on the event loop. */
+  offloads(bytes: number): boolean {
+    return Boolean(this.pool?.call) && bytes > (this.limits.offloadBytes ?? Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Parses and validates a body in the pool (only call when offloads(body.length)); returns what the inline
+   * path has after its parser and validator, or throws DecodeFailure with the error they would have made.
+   */
+  async decode(job: DecodeSpec, bytes: Buffer, signal?: AbortSignal): Promise<unknown> {
+    const body = transferable(bytes);
+    const r = (await this.pool!.call!({ ...job, body } as DecodeJob, signal, [
+      body.buffer as ArrayBuffer,
+    ])) as DecodeResult;
+    if (!r.ok) throw new DecodeFailure(r.error, r.id);
+    return r.value;
+  }
+
+  /**
+   * run(), for an HTTP answer: the same admission and compute, then the value for the route's serializer,
+   * or (when the answer's estimate is above the offload size) the answer encoded as `as` in the pool.
+   */
+  async answer<T extends ComputeTask>(
+    task: T,
+    as: EncodeAs,
+    signal?: AbortSignal,
+    held: boolean | AnswerHold = false,
+  ): Promise<OutputOf[T['op']] | EncodedJson> {
+    const { value, pooled } = await this.execute(task, signal, held);
+    // a result that came from a worker is this thread's own copy: its buffers move on to the encoder
+    return (await this.encode(as, value, answerBytes(task), signal, pooled)) ?? value;
+  }
+
+  /**
+   * Encodes a value as `as` would serialize it, in the pool when it is larger than the offload size (null:
+   * let the route's serializer do it). `moved`: the value's buffers may be transferred (nothing else holds them).
+   */
+  async encode(
+    as: EncodeAs,
+    value: unknown,
+    bytes: number,
+    signal?: AbortSignal,
+    moved = false,
+  ): Promise<EncodedJson | null> {
+    if (!this.offloads(bytes)) return null;
+    const transfer = moved ? buffersOf(value) : undefined;
+    const out = (await this.pool!.call!({ kind: 'encode', as, value }, signal, transfer)) as Uint8Array;
+    return new EncodedJson(Buffer.from(out.buffer, out.byteOffset, out.byteLength));
+  }
+
+  /** A stream op's frames encoded in the pool when large (null: the caller encodes them as it sends). */
+  async frames(spec: FramesSpec, bytes: number, signal?: AbortSignal): Promise<Buffer[] | null> {
+    if (!this.offloads(bytes)) return null;
+    const out = (await this.pool!.call!({ kind: 'frames', spec }, signal)) as { bytes: Uint8Array; ends: number[] };
+    const all = Buffer.from(out.bytes.buffer, out.bytes.byteOffset, out.bytes.byteLength);
+    return out.ends.map((end, i) => all.subarray(i ? out.ends[i - 1] : 0, end));
+  }
+
   async run<T extends ComputeTask>(
     task: T,
     signal?: AbortSignal,
     held: boolean | AnswerHold = false,
   ): Promise<OutputOf[T['op']]> {
+    return (await this.execute(task, signal, held)).value;
+  }
+
+  private async execute<T extends ComputeTask>(
+    task: T,
+    signal: AbortSignal | undefined,
+    held: boolean | AnswerHold,
+  ): Promise<{ value: OutputOf[T['op']]; pooled: boolean }> {
     const cost = this.admit(task, held);
     const t0 = performance.now();
     const inline = !this.pool || cost <= this.limits.inlineCost;
     const out = inline ? runTask(task, this.kernels) : await this.pool!.run(task, signal);
     this.observe?.(task.op, inline ? 'inline' : 'pool', (performance.now() - t0) / 1000);
-    if (out.ok) return out.value as OutputOf[T['op']];
-    const e = out.error;
-    if (e.kind === 'non-finite') throw new NonFiniteError(e.tensor, e.index, e.value);
-    throw new ShapeError(e.message, e.path);
+    if (out.ok) return { value: out.value as OutputOf[T['op']], pooled: !inline };
+    throw taskError(out.error);
   }
+}
+
+function taskError(e: Extract<TaskOutput, { ok: false }>['error']): Error {
+  if (e.kind === 'non-finite') return new NonFiniteError(e.tensor, e.index, e.value);
+  return new ShapeError(e.message, e.path);
 }

@@ -95,6 +95,8 @@ function compute(task: ComputeTask, opts: { kernels?: Kernels; check?: () => voi
         ...opts,
         truncate: task.truncate,
         wantDx: task.include.includes('dx'),
+        // the (B, T, H) results nobody asked for are not copied out of the kernels' memory
+        skip: (['h', 'dh'] as const).filter((k) => !task.include.includes(k)),
       });
       const out: BpttOut = {
         loss: r.loss,

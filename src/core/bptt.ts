@@ -48,6 +48,9 @@ export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
   const { inputSize: d, hiddenSize: H, outputSize: C } = model.config;
   const { B, T } = batch;
   const all = model.config.readout === 'all';
+  // full BPTT whose dh nobody reads: da_t overwrites dh_t in place (one (B, T, H) buffer less to clear,
+  // write and check); dh_t is checked step by step before, and a non-finite one reruns without this
+  const inPlace = k >= T && (opts.skip?.includes('dh') ?? false);
   const ws = workspace(K, model, batch, {
     h: B * T * H,
     logits: n * C,
@@ -62,11 +65,12 @@ export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
     dh: B * T * H,
     dh0: B * H,
     dx: opts.wantDx ? B * T * d : 0,
-    da: B * T * H,
+    da: inPlace ? 0 : B * T * H,
     slots: k < T ? 2 * k * B * H : 0, // truncated BPTT only: one dh per loss term still inside its window
   });
   try {
     const w = ws.work;
+    if (inPlace) w.da = w.dh;
     const { h, logits, y, dlogits, tm, dV, dbV, dh } = w;
     const { V } = ws.model.params;
     recur(ws.model, B, T, K, ws.x, ws.h0, h, opts.check);
@@ -91,7 +95,10 @@ export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
     }
 
     // the recurrence backwards leaves da_t for every step; then the parameters take one product each
-    const from = k >= T ? fullBackward(ws.model, B, T, K, w, opts) : truncatedBackward(ws.model, B, T, K, w, k, opts);
+    const from =
+      k >= T ? fullBackward(ws.model, B, T, K, w, opts, inPlace) : truncatedBackward(ws.model, B, T, K, w, k, opts);
+    // a non-finite dh_t: the error names its first element in batch-first order, which needs all of dh
+    if (from < 0) return bptt(model, batch, targets, { ...opts, skip: opts.skip?.filter((s) => s !== 'dh') });
     paramGrads(ws.model, B, T, K, ws.x, ws.h0, w, from, opts.wantDx ?? false);
 
     const { keep } = ws;
@@ -101,7 +108,7 @@ export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
     assertFinite('grads.W.bias', grads.bW, [H]);
     assertFinite('grads.V.weight', grads.V, [C, H]);
     assertFinite('grads.V.bias', grads.bV, [C]);
-    assertFiniteTimeMajor('dh', dh, B, T, H);
+    if (!inPlace) assertFiniteTimeMajor('dh', dh, B, T, H);
     assertFinite('dh0', w.dh0, shapes.dh0);
     if (opts.wantDx) assertFiniteTimeMajor('dx', w.dx, B, T, d);
 
@@ -125,9 +132,17 @@ export function bptt(model: ElmanModel, batch: Batch, targets: ArrayLike<number>
 /**
  * Full BPTT, as min-char-rnn: dh_t arrives holding its readout gradient, and each step passes dh_{t−1}
  * back through W. That product is the only sequential one; da_t is kept for paramGrads. Returns the
- * first step whose da is set (0).
+ * first step whose da is set (0), or −1 when `inPlace` (da is dh) and a dh_t is not finite.
  */
-function fullBackward(m: ElmanModel, B: number, T: number, K: Kernels, w: Work, opts: BpttOptions): number {
+function fullBackward(
+  m: ElmanModel,
+  B: number,
+  T: number,
+  K: Kernels,
+  w: Work,
+  opts: BpttOptions,
+  inPlace: boolean,
+): number {
   const H = m.config.hiddenSize;
   const { W } = m.params;
   const relu = m.config.activation === 'relu';
@@ -135,6 +150,8 @@ function fullBackward(m: ElmanModel, B: number, T: number, K: Kernels, w: Work, 
   const BH = B * H;
   for (let t = T - 1; t >= 0; t--) {
     opts.check?.();
+    // dh_t is complete here; in place, this is the last chance to check it
+    if (inPlace && !finite(dh, t * BH, BH)) return -1;
     // da_t = dh_t ⊙ act'(a_t)
     actGrad(relu, dh, t * BH, h, t * BH, da, t * BH, BH);
     // dh_{t−1} += da_t W  (h_{−1} = h0: dh0 = da_0 W)
@@ -142,6 +159,13 @@ function fullBackward(m: ElmanModel, B: number, T: number, K: Kernels, w: Work, 
     else K.gemmNN(B, H, H, da, 0, H, W, 0, H, dh0, 0, H);
   }
   return 0;
+}
+
+/** True when a[off .. off + n) holds only finite numbers. */
+function finite(a: Float64Array, off: number, n: number): boolean {
+  // v − v is NaN exactly when v is ±Infinity or NaN
+  for (let q = off; q < off + n; q++) if (a[q] - a[q] !== 0) return false;
+  return true;
 }
 
 /**

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { type ElmanConfig, PARAM_OF, type Params, WEIGHT_KEYS, zeroParams } from '../core/model.js';
 import type { ModelSummary } from '../schemas/models.js';
+import { deleteBlob, readFloats, reclaimPages, writeFloats } from './blobs.js';
 import type { Db } from './open.js';
 import type { ModelsTable, Schema } from './schema.js';
 
@@ -13,12 +14,17 @@ export interface StoredModel extends ModelSummary {
   params: Params;
 }
 
-type Row = Omit<Selectable<ModelsTable>, 'weights'>;
+type Row = Omit<Selectable<ModelsTable>, 'weights_id'>;
 const SUMMARY = ['id', 'name', 'config', 'source', 'version', 'created_at', 'updated_at'] as const;
+
+/** Times a read starts again when the weights it read were replaced meanwhile (a PUT racing a GET). */
+const READ_TRIES = 5;
+
+const tensorsOf = (p: Params) => WEIGHT_KEYS.map((k) => p[PARAM_OF[k]]);
 
 /** The five tensors, concatenated in WEIGHT_KEYS order, as little-endian float64 bytes. */
 export function packParams(p: Params): Buffer {
-  const parts = WEIGHT_KEYS.map((k) => p[PARAM_OF[k]]);
+  const parts = tensorsOf(p);
   const all = new Float64Array(parts.reduce((s, a) => s + a.length, 0));
   let o = 0;
   for (const a of parts) {
@@ -53,11 +59,24 @@ function summary(r: Row): ModelSummary {
   };
 }
 
+/**
+ * The weights are rows of blob_chunks (blobs.ts), written and read a row per statement with an event-loop
+ * turn between, so a model at UNROLL_MAX_PARAMS (64 MB) never holds the event loop for more than one row.
+ * A row in `models` points at its weights' blob; a new version is a new blob, swapped in by one UPDATE.
+ */
 export class ModelsRepo {
   private readonly db: Kysely<Schema>;
+  private readonly dialect: Db['dialect'];
 
   constructor(db: Db) {
     this.db = db.kysely;
+    this.dialect = db.dialect;
+  }
+
+  /** An old blob goes, and the pages it held go back to the file system (SQLite). */
+  private async drop(weightsId: string): Promise<void> {
+    await deleteBlob(this.db, weightsId);
+    await reclaimPages(this.db, this.dialect);
   }
 
   async create(m: { name?: string | null; config: ElmanConfig; params: Params; source: string }): Promise<StoredModel> {
@@ -72,22 +91,48 @@ export class ModelsRepo {
       created_at: now,
       updated_at: now,
     };
-    await this.db
-      .insertInto('models')
-      .values({ ...row, weights: packParams(m.params) })
-      .execute();
+    // the weights first: the model exists once its row does, with all of them
+    const weightsId = await writeFloats(this.db, tensorsOf(m.params));
+    try {
+      await this.db
+        .insertInto('models')
+        .values({ ...row, weights_id: weightsId })
+        .execute();
+    } catch (err) {
+      // a name taken meanwhile (a UNIQUE violation), or the database gone: the blob has no owner
+      await deleteBlob(this.db, weightsId).catch(() => {});
+      throw err;
+    }
     return { ...summary(row), params: m.params };
   }
 
-  /** By id, or by name (the Open Inference Protocol addresses models by name). */
-  async get(idOrName: string): Promise<StoredModel | undefined> {
-    const r = await this.db
+  private row(idOrName: string) {
+    return this.db
       .selectFrom('models')
-      .selectAll()
+      .select([...SUMMARY, 'weights_id'])
       .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+      .orderBy((eb) => eb.case().when('id', '=', idOrName).then(0).else(1).end())
       .limit(1)
       .executeTakeFirst();
-    return r ? { ...summary(r), params: unpackParams(JSON.parse(r.config), r.weights) } : undefined;
+  }
+
+  /** By id, or by name (the Open Inference Protocol addresses models by name): its summary, without the weights. */
+  async find(idOrName: string): Promise<ModelSummary | undefined> {
+    const r = await this.row(idOrName);
+    return r ? summary(r) : undefined;
+  }
+
+  /** By id or by name, with its weights. */
+  async get(idOrName: string): Promise<StoredModel | undefined> {
+    for (let tries = 0; tries < READ_TRIES; tries++) {
+      const r = await this.row(idOrName);
+      if (!r) return undefined;
+      const s = summary(r);
+      const params = zeroParams(s.config);
+      if (await readFloats(this.db, r.weights_id, tensorsOf(params))) return { ...s, params };
+      // replaced (or deleted) while it was read: read the row again
+    }
+    throw new Error(`the weights of model ${idOrName} changed during ${READ_TRIES} reads in a row`);
   }
 
   async list(limit: number, offset: number): Promise<{ models: ModelSummary[]; total: number }> {
@@ -108,21 +153,42 @@ export class ModelsRepo {
     return { models: rows.map(summary), total: Number(count.n) };
   }
 
+  /** New weights, version + 1: the new blob is written, swapped in, and the old one deleted. */
   async updateWeights(id: string, params: Params): Promise<StoredModel | undefined> {
-    const r = await this.db
-      .updateTable('models')
-      .set((eb) => ({
-        weights: packParams(params),
-        version: eb('version', '+', 1),
-        updated_at: new Date().toISOString(),
-      }))
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return r.numUpdatedRows > 0n ? this.get(id) : undefined;
+    const weightsId = await writeFloats(this.db, tensorsOf(params));
+    let swapped: { old: string; row: Row } | undefined;
+    try {
+      swapped = await this.db.transaction().execute(async (trx) => {
+        const before = await trx.selectFrom('models').select('weights_id').where('id', '=', id).executeTakeFirst();
+        if (!before) return undefined;
+        const row = await trx
+          .updateTable('models')
+          .set((eb) => ({
+            weights_id: weightsId,
+            version: eb('version', '+', 1),
+            updated_at: new Date().toISOString(),
+          }))
+          .where('id', '=', id)
+          .returning(SUMMARY)
+          .executeTakeFirstOrThrow();
+        return { old: before.weights_id, row };
+      });
+    } catch (err) {
+      await deleteBlob(this.db, weightsId).catch(() => {});
+      throw err;
+    }
+    if (!swapped) {
+      await deleteBlob(this.db, weightsId);
+      return undefined;
+    }
+    await this.drop(swapped.old);
+    return { ...summary(swapped.row), params };
   }
 
   async delete(id: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('models').where('id', '=', id).executeTakeFirst();
-    return r.numDeletedRows > 0n;
+    const r = await this.db.deleteFrom('models').where('id', '=', id).returning('weights_id').executeTakeFirst();
+    if (!r) return false;
+    await this.drop(r.weights_id);
+    return true;
   }
 }

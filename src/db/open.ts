@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { sweepOrphanBlobs } from './blobs.js';
 import { migrate } from './migrate.js';
 import type { Dialect } from './migrations/types.js';
 import type { Schema } from './schema.js';
@@ -41,6 +42,8 @@ export async function openDatabase(opts: StoreOptions): Promise<Db> {
   const db = opts.url ? openPostgres(opts.url, opts) : openSqlite(opts.dataDir);
   try {
     if (!opts.url) await migrate(db.kysely as Kysely<unknown>, db.dialect);
+    // the blobs a stopped process left without an owner (a model's weights written, its row never)
+    await sweepOrphanBlobs(db.kysely);
   } catch (err) {
     await db.close();
     throw err;

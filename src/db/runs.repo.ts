@@ -1,14 +1,14 @@
 // Training runs and their event logs: queries and the row mapper.
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { ElmanConfig, Params } from '../core/model.js';
+import { type ElmanConfig, PARAM_OF, type Params, WEIGHT_KEYS, zeroParams } from '../core/model.js';
 import type { Run, RunSpec, RunStatus } from '../schemas/runs.js';
+import { deleteBlob, readBlob, readFloats, reclaimPages, writeBlob, writeFloats } from './blobs.js';
 import { type RollupRow, upsertRollups } from './history.repo.js';
-import { packParams, unpackParams } from './models.repo.js';
 import type { Db } from './open.js';
 import type { RunsTable, Schema } from './schema.js';
 
 /** A run's row as the queries select it: every column but the stored tensors and the attempts, its status as the schema's. */
-type Row = Omit<Selectable<RunsTable>, 'init_params' | 'data_x' | 'data_targets' | 'attempts' | 'status'> & {
+type Row = Omit<Selectable<RunsTable>, 'init_params_id' | 'data_x' | 'data_targets' | 'attempts' | 'status'> & {
   status: RunStatus;
 };
 
@@ -27,6 +27,8 @@ export interface StoredCheckpoint {
   step: number;
   meta: string;
   bytes: Uint8Array;
+  /** Bytes of the run's event log (its step and hidden frames) up to this checkpoint; null when not recorded (before migration 008). */
+  logBytes?: number | null;
 }
 
 /** What a worker needs to train a run. */
@@ -56,6 +58,10 @@ const COLUMNS = [
 ] as const;
 
 const FINAL = ['succeeded', 'failed', 'cancelled'];
+
+const tensorsOf = (p: Params) => WEIGHT_KEYS.map((k) => p[PARAM_OF[k]]);
+/** Times a checkpoint read starts again when the checkpoint was replaced while it was read. */
+const READ_TRIES = 5;
 
 const floats = (b: Buffer | null) => (b ? new Float64Array(new Uint8Array(b).buffer) : null);
 const bytes = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -111,6 +117,8 @@ export class RunsRepo {
     dataX: Float64Array | null;
     dataTargets: Float64Array | null;
   }): Promise<void> {
+    // the weights as a blob first (a row per turn: 64 MB at UNROLL_MAX_PARAMS); the run exists once its row does
+    const initParamsId = await writeFloats(this.db, tensorsOf(r.params));
     await this.db
       .insertInto('runs')
       .values({
@@ -119,13 +127,17 @@ export class RunsRepo {
         status: 'queued',
         task: r.task,
         spec: JSON.stringify(r.spec),
-        init_params: packParams(r.params),
+        init_params_id: initParamsId,
         data_x: r.dataX ? bytes(r.dataX) : null,
         data_targets: r.dataTargets ? bytes(r.dataTargets) : null,
         steps: r.spec.steps,
         created_at: new Date().toISOString(),
       })
-      .execute();
+      .execute()
+      .catch(async (err) => {
+        await deleteBlob(this.db, initParamsId).catch(() => {});
+        throw err;
+      });
   }
 
   async get(id: string): Promise<Run | undefined> {
@@ -136,13 +148,16 @@ export class RunsRepo {
   async inputs(id: string, config: ElmanConfig): Promise<RunInputs | undefined> {
     const r = await this.db
       .selectFrom('runs')
-      .select(['spec', 'init_params', 'data_x', 'data_targets'])
+      .select(['spec', 'init_params_id', 'data_x', 'data_targets'])
       .where('id', '=', id)
       .executeTakeFirst();
     if (!r) return undefined;
+    const params = zeroParams(config);
+    // a run's initial weights never change: a blob that is not whole means the run was deleted meanwhile
+    if (!(await readFloats(this.db, r.init_params_id, tensorsOf(params)))) return undefined;
     return {
       spec: JSON.parse(r.spec),
-      params: unpackParams(config, r.init_params),
+      params,
       dataX: floats(r.data_x),
       dataTargets: floats(r.data_targets),
     };
@@ -207,28 +222,94 @@ export class RunsRepo {
     return r?.attempts ?? 0;
   }
 
-  /** Replaces the run's checkpoint (only the latest is kept). */
+  /**
+   * Replaces the run's checkpoint (only the latest is kept): the new state is written as a blob (a row per
+   * turn; an Adam checkpoint at UNROLL_MAX_PARAMS is 256 MB), swapped in, and the old blob deleted.
+   */
   async saveCheckpoint(id: string, c: StoredCheckpoint): Promise<void> {
+    const stateId = await writeBlob(this.db, [c.bytes]);
     const row = {
       step: c.step,
       meta: c.meta,
-      state: Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength),
+      state_id: stateId,
+      state_bytes: c.bytes.byteLength,
       created_at: new Date().toISOString(),
+      log_bytes: c.logBytes ?? null,
     };
-    await this.db
-      .insertInto('run_checkpoints')
-      .values({ run_id: id, ...row })
-      .onConflict((oc) => oc.column('run_id').doUpdateSet(row))
-      .execute();
+    let old: string | undefined;
+    try {
+      old = await this.db.transaction().execute(async (trx) => {
+        const before = await trx
+          .selectFrom('run_checkpoints')
+          .select('state_id')
+          .where('run_id', '=', id)
+          .executeTakeFirst();
+        await trx
+          .insertInto('run_checkpoints')
+          .values({ run_id: id, ...row })
+          .onConflict((oc) => oc.column('run_id').doUpdateSet(row))
+          .execute();
+        return before?.state_id;
+      });
+    } catch (err) {
+      await deleteBlob(this.db, stateId).catch(() => {});
+      throw err;
+    }
+    if (old) await this.dropBlobs([old]);
+  }
+
+  /** The step the run's checkpoint resumes at, without reading its state; 0 without one. */
+  async checkpointStep(id: string): Promise<number> {
+    const r = await this.db.selectFrom('run_checkpoints').select('step').where('run_id', '=', id).executeTakeFirst();
+    return r?.step ?? 0;
   }
 
   async checkpoint(id: string): Promise<StoredCheckpoint | undefined> {
-    const r = await this.db
-      .selectFrom('run_checkpoints')
-      .select(['step', 'meta', 'state'])
-      .where('run_id', '=', id)
-      .executeTakeFirst();
-    return r ? { step: r.step, meta: r.meta, bytes: r.state } : undefined;
+    for (let tries = 0; tries < READ_TRIES; tries++) {
+      const r = await this.db
+        .selectFrom('run_checkpoints')
+        .select(['step', 'meta', 'state_id', 'state_bytes', 'log_bytes'])
+        .where('run_id', '=', id)
+        .executeTakeFirst();
+      if (!r) return undefined;
+      const bytes = new Uint8Array(Number(r.state_bytes));
+      if (await readBlob(this.db, r.state_id, [bytes]))
+        return { step: r.step, meta: r.meta, bytes, logBytes: r.log_bytes === null ? null : Number(r.log_bytes) };
+      // replaced while it was read: read the new one
+    }
+    throw new Error(`the checkpoint of run ${id} changed during ${READ_TRIES} reads in a row`);
+  }
+
+  /** Blobs whose owner row is gone, and the pages they held (SQLite). */
+  private async dropBlobs(ids: readonly string[]): Promise<void> {
+    for (const blob of ids) await deleteBlob(this.db, blob);
+    await reclaimPages(this.db, this.dialect);
+  }
+
+  /**
+   * Bytes of the step and hidden frames of the run's log before step `beforeStep`, summed `slice` events per
+   * statement (a 1 GiB log is ~10⁵ events): for a checkpoint that did not record them.
+   */
+  async logBytes(
+    id: string,
+    beforeStep: number,
+    slice = 2000,
+    between: () => Promise<void> = async () => {},
+  ): Promise<number> {
+    let bytes = 0;
+    for (let after = 0; ; ) {
+      const r = await sql<{ bytes: number | string | null; last: number | string | null }>`
+        SELECT SUM(LENGTH(frame)) AS bytes, MAX(seq) AS last FROM (
+          SELECT seq, frame FROM run_events
+          WHERE run_id = ${id} AND seq > ${after} AND kind <> 'status' AND step < ${beforeStep}
+          ORDER BY seq LIMIT ${slice}
+        ) AS part`.execute(this.db);
+      const row = r.rows[0];
+      if (!row || row.last === null) return bytes;
+      bytes += Number(row.bytes ?? 0);
+      after = Number(row.last);
+      await between();
+    }
   }
 
   /**
@@ -245,12 +326,19 @@ export class RunsRepo {
     end?: RunEnd,
     rollups: readonly RollupRow[] = [],
   ): Promise<StoredEvent[]> {
-    return this.db.transaction().execute(async (trx) => {
+    // a final run resumes no more: its checkpoint's blob goes once the end is committed
+    let dropped: string | undefined;
+    const result = await this.db.transaction().execute(async (trx) => {
       if (end) {
         const now = await trx.selectFrom('runs').select('status').where('id', '=', id).executeTakeFirst();
         // once: a run another process settled first (a cancel racing the end, say) keeps its outcome
         if (!now || FINAL.includes(now.status)) return [];
-        await trx.deleteFrom('run_checkpoints').where('run_id', '=', id).execute();
+        const gone = await trx
+          .deleteFrom('run_checkpoints')
+          .where('run_id', '=', id)
+          .returning('state_id')
+          .executeTakeFirst();
+        if (gone) dropped = gone.state_id;
       }
       const written = new Set<number>();
       for (let i = 0; i < events.length; i += INSERT_ROWS) {
@@ -293,6 +381,8 @@ export class RunsRepo {
           .execute();
       return stored;
     });
+    if (dropped) await deleteBlob(this.db, dropped);
+    return result;
   }
 
   async lastSeq(id: string): Promise<number> {
@@ -317,9 +407,18 @@ export class RunsRepo {
       .execute();
   }
 
+  /** Deletes the run's row (its checkpoint's with it), then their blobs; the log goes first (deleteEvents). */
   async delete(id: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('runs').where('id', '=', id).executeTakeFirst();
-    return r.numDeletedRows > 0n;
+    const checkpoint = await this.db
+      .selectFrom('run_checkpoints')
+      .select('state_id')
+      .where('run_id', '=', id)
+      .executeTakeFirst();
+    const r = await this.db.deleteFrom('runs').where('id', '=', id).returning('init_params_id').executeTakeFirst();
+    if (!r) return false;
+    // without the pages: the caller reclaims them once, after the log's (RunManager.delete)
+    for (const blob of [r.init_params_id, checkpoint?.state_id]) if (blob) await deleteBlob(this.db, blob);
+    return true;
   }
 
   /** Deletes up to `limit` of a run's oldest events; how many went (a long log is deleted in slices). */

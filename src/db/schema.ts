@@ -5,7 +5,8 @@ export interface ModelsTable {
   id: string;
   name: string | null;
   config: string;
-  weights: Buffer;
+  /** The weights: little-endian float64 in WEIGHT_KEYS order, as rows of blob_chunks (migration 008). */
+  weights_id: string;
   source: string;
   version: Generated<number>;
   created_at: string;
@@ -39,7 +40,8 @@ export interface RunsTable {
   status: string;
   task: string | null;
   spec: string;
-  init_params: Buffer;
+  /** The initial weights as a blob of blob_chunks (migration 008), as the model's weights are. */
+  init_params_id: string;
   data_x: Buffer | null;
   data_targets: Buffer | null;
   step: Generated<number>;
@@ -61,8 +63,20 @@ export interface RunCheckpointsTable {
   run_id: string;
   step: number;
   meta: string;
-  state: Buffer;
+  /** The state's bytes: a blob of blob_chunks (migration 008) of `state_bytes` bytes. */
+  state_id: string;
+  state_bytes: number | string;
   created_at: string;
+  /** Bytes of the run's event log when the checkpoint was taken (migration 008; null before it). */
+  log_bytes: number | string | null;
+}
+
+/** One row of a large float64 payload (src/db/blobs.ts): row `idx` of blob `blob_id` (migration 008). */
+export interface BlobChunksTable {
+  blob_id: string;
+  idx: number;
+  written_at: string;
+  data: Buffer;
 }
 
 export interface RunEventsTable {
@@ -95,6 +109,7 @@ export interface Schema {
   run_events: RunEventsTable;
   run_checkpoints: RunCheckpointsTable;
   run_rollups: RunRollupsTable;
+  blob_chunks: BlobChunksTable;
   secrets: SecretsTable;
   roster: RosterTable;
   regrades: RegradesTable;

@@ -17,6 +17,7 @@ import { registerBodyLimitDrain, registerErrorHandling, validatorCompiler } from
 import { registerOriginCheck } from './origin.js';
 import { requestSerializer } from './redact.js';
 import { registerRequestGuards } from './request-guards.js';
+import { OneLineLogController } from './request-log.js';
 import { computeRoutes } from './routes/compute.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { gradingRoutes } from './routes/grading.js';
@@ -61,6 +62,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     genReqId: () => randomUUID(),
     // a client's slow trickle must not hold a socket forever
     requestTimeout: 120_000,
+    // one line per request at info (src/http/request-log.ts)
+    logController: new OneLineLogController(),
   }).withTypeProvider<ZodTypeProvider>();
   // JSON only: a text/plain body is a 415 rather than a string that fails validation
   app.removeContentTypeParser('text/plain');

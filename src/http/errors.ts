@@ -2,16 +2,19 @@
 // the status), the text of a 5xx never leaks; and the zod validator that keeps zod's issue paths.
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import { safeParse, type z } from 'zod';
+import { RawBody } from '../compute/offload-wire.js';
 import { AppError, RequestValidationError } from '../errors.js';
 import { errorToProblem, problem, toIssues } from '../problems.js';
 import { redactUrl } from './redact.js';
 
 export const PROBLEM_TYPE = 'application/problem+json';
 
-/** Validates each request part with its zod schema, keeping zod's issue paths intact. */
+/** Validates each request part with its zod schema, keeping zod's issue paths intact (a RawBody: in the pool). */
 export const validatorCompiler: FastifySchemaCompiler<z.ZodType> =
   ({ schema, httpPart }) =>
   (data) => {
+    // a large body left for the pool (http/offload.ts) is validated there, by this same schema
+    if (data instanceof RawBody) return { value: data };
     const r = safeParse(schema, data);
     if (r.success) return { value: r.data };
     const part = httpPart === 'params' || httpPart === 'querystring' || httpPart === 'headers' ? httpPart : 'body';

@@ -53,7 +53,34 @@ export function jsonWithTensors(
     }
     yield '}}';
   }
-  return Readable.from(parts(), { objectMode: false, highWaterMark: 64 * 1024 });
+  return paced(parts());
+}
+
+/**
+ * A stream of the generator's strings, at most one per event-loop turn. Readable.from would take the next
+ * one synchronously whenever the socket's write returned true, and a client that reads as fast as the
+ * kernel takes the bytes (loopback, a fast network) keeps it returning true: a model at the parameter cap
+ * was then encoded in seconds-long turns, whole.
+ */
+function paced(slices: Generator<string>): Readable {
+  let scheduled = false;
+  return new Readable({
+    highWaterMark: 64 * 1024,
+    read() {
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        if (this.destroyed) return;
+        try {
+          const next = slices.next();
+          this.push(next.done ? null : next.value);
+        } catch (err) {
+          this.destroy(err as Error);
+        }
+      });
+    },
+  });
 }
 
 export const numbersIn = (tensors: Record<string, TensorData>): number =>

@@ -58,7 +58,7 @@ export interface ModelAccess {
 interface Active {
   handle: RunHandle;
   step: number;
-  /** Bytes of event frames recorded for this run by this process (a resumed run counts afresh). */
+  /** Bytes of the run's step and hidden frames so far: a resumed run starts from its checkpoint's count. */
   logBytes: number;
   /** Set when someone asked the run to stop: what to record when it does (`queued`: resume it later). */
   stop: { status: 'cancelled' | 'failed' | 'queued'; reason: string } | null;
@@ -136,7 +136,7 @@ export class RunManager {
         });
         continue;
       }
-      const from = (await this.repo.checkpoint(id))?.step ?? 0;
+      const from = await this.repo.checkpointStep(id);
       await this.repo.requeue(id, false);
       await this.log.status(id, {
         event: 'status',
@@ -346,6 +346,9 @@ export class RunManager {
       if (!inputs || !(await this.repo.claim(id, this.opts.claimFrom))) return 'settled';
       const resume = (await this.repo.checkpoint(id)) ?? null;
       const from = resume?.step ?? 0;
+      // the log cap counts the whole log, not this attempt's: a checkpoint says how much there was at it
+      // (one from before migration 008 does not: the log up to it is summed, a slice per turn)
+      const logBytes = resume ? (resume.logBytes ?? (await this.repo.logBytes(id, from, DELETE_SLICE, turn))) : 0;
       await this.log.status(id, { event: 'status', status: 'running', step: from });
       if (this.closing) {
         await this.repo.requeue(id, true);
@@ -357,7 +360,7 @@ export class RunManager {
         });
         return 'requeue';
       }
-      return await this.run(id, inputs, resume);
+      return await this.run(id, inputs, resume, logBytes);
     } catch (err) {
       // the database is away (shared queue): the job goes back to the queue, to start once it answers
       if (this.runEvents.shared && isDatabaseUnavailable(err)) {
@@ -378,6 +381,7 @@ export class RunManager {
     id: string,
     inputs: NonNullable<Awaited<ReturnType<RunsRepo['inputs']>>>,
     resume: StoredCheckpoint | null,
+    logBytes: number,
   ): Promise<Handled> {
     const handle = this.pool!.start({ runId: id, ...inputs, resume, checkpointEvery: this.opts.checkpointEvery });
     let resolve!: (h: Handled) => void;
@@ -387,7 +391,7 @@ export class RunManager {
     const a: Active = {
       handle,
       step: resume?.step ?? 0,
-      logBytes: 0,
+      logBytes,
       stop: null,
       settled: false,
       resulting: false,
@@ -449,9 +453,11 @@ export class RunManager {
       await this.log.steps(id, m.events);
       this.ack(a);
     } else if (m.type === 'checkpoint') {
+      // the bytes of the events it covers, counted as they came (later ones may come while it is saved)
+      const logBytes = a.logBytes;
       // after the events it covers (one port, in order; the log commits in order)
       await this.log.flushed(id);
-      await this.repo.saveCheckpoint(id, m.checkpoint);
+      await this.repo.saveCheckpoint(id, { ...m.checkpoint, logBytes });
       this.ack(a);
     } else if (m.type === 'failed') {
       this.settle(id, a, { status: 'failed', step: m.step, reason: m.reason });
@@ -474,7 +480,7 @@ export class RunManager {
     const requeue = o.status === 'queued';
     const record = requeue
       ? (async () => {
-          const from = (await this.repo.checkpoint(id))?.step ?? 0;
+          const from = await this.repo.checkpointStep(id);
           await this.repo.requeue(id, true);
           await this.log.pause(id, {
             event: 'status',

@@ -1,10 +1,18 @@
-// A pool worker: runs compute tasks with the kernel backend its pool asked for (workerData.kernels).
+// A pool worker: runs compute tasks with the kernel backend its pool asked for (workerData.kernels), and the
+// offload jobs of compute/offload.ts (parse and validate a large body, encode a large answer).
 import { workerData } from 'node:worker_threads';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { runOffloadJob } from '../compute/offload.js';
+import type { OffloadJob } from '../compute/offload-wire.js';
 import { type ComputeTask, runTask } from '../compute/tasks.js';
 import { type KernelChoice, loadKernels } from '../kernels.js';
 
 const { kernels } = loadKernels((workerData as { kernels?: KernelChoice } | undefined)?.kernels ?? 'auto');
 
-export default function compute(task: ComputeTask) {
-  return runTask(task, kernels);
+export default function compute(message: ComputeTask | OffloadJob) {
+  if (!('kind' in message)) return runTask(message, kernels);
+  const { value, transfer } = runOffloadJob(message);
+  if (transfer.length === 0) return value;
+  // piscina's Transferable: the value goes back with these buffers moved, not copied
+  return move({ [transferableSymbol]: transfer, [valueSymbol]: value } as never);
 }

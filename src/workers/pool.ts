@@ -1,5 +1,9 @@
 // The compute pool (piscina): heavy compute requests run here, never on the event loop (runs: run-pool.ts).
+// Beside the compute threads, one codec thread parses, validates and encodes large bodies and answers (the
+// offload jobs of compute/offload.ts): it takes over what the event loop did for them, so a parse never waits
+// in the queue behind the computes, and the compute threads do only compute.
 import { Piscina } from 'piscina';
+import type { OffloadJob } from '../compute/offload-wire.js';
 import type { ComputePool } from '../compute/service.js';
 import type { ComputeTask, TaskOutput } from '../compute/tasks.js';
 import { CancelledError } from '../core/errors.js';
@@ -18,15 +22,18 @@ export interface PoolOptions {
   maxQueue: number;
   /** The kernel backend each worker loads. */
   kernels?: KernelChoice;
+  /** Threads for the offload jobs (parse, validate, encode); 1 by default, the one event loop they relieve. */
+  codecThreads?: number;
 }
 
-export function createComputePool(opts: PoolOptions): ComputePool {
+/** A piscina pool whose admission is counted here (see below), with the 503 of a full queue. */
+function boundedPool(threads: number, maxQueue: number, kernels: KernelChoice, what: string) {
   const piscina = new Piscina({
     ...workerEntry('compute.worker'),
-    minThreads: opts.threads,
-    maxThreads: opts.threads,
+    minThreads: threads,
+    maxThreads: threads,
     idleTimeout: 60_000,
-    workerData: { kernels: opts.kernels ?? 'auto' },
+    workerData: { kernels },
   });
   // Admission is counted here rather than by piscina's maxQueue, which does not count the tasks that wait
   // for a worker still starting up: every task beyond the threads is queued, whatever piscina's state.
@@ -35,25 +42,18 @@ export function createComputePool(opts: PoolOptions): ComputePool {
   // the task was settled by its abort, and without a listener the emit would crash the process
   piscina.on('error', () => {});
   return {
-    threads: opts.threads,
-    get queueSize() {
-      return Math.max(0, pending - opts.threads);
+    get pending() {
+      return pending;
     },
-    get running() {
-      return Math.min(pending, opts.threads);
-    },
-    async run(task: ComputeTask, signal?: AbortSignal): Promise<TaskOutput> {
-      if (pending >= opts.threads + opts.maxQueue) {
-        throw new AppError(
-          'overloaded',
-          `the compute queue is full (UNROLL_POOL_MAX_QUEUE = ${opts.maxQueue})`,
-          undefined,
-          { 'retry-after': '1' },
-        );
+    async submit(message: ComputeTask | OffloadJob, signal?: AbortSignal, transferList?: ArrayBuffer[]) {
+      if (pending >= threads + maxQueue) {
+        throw new AppError('overloaded', `the ${what} queue is full (UNROLL_POOL_MAX_QUEUE = ${maxQueue})`, undefined, {
+          'retry-after': '1',
+        });
       }
       pending++;
       try {
-        return (await piscina.run(task, { signal })) as TaskOutput;
+        return await piscina.run(message, { signal, ...(transferList?.length ? { transferList } : {}) });
       } catch (e) {
         if (signal?.aborted) throw new CancelledError('the client went away; its task was dropped');
         throw e;
@@ -62,5 +62,29 @@ export function createComputePool(opts: PoolOptions): ComputePool {
       }
     },
     close: () => piscina.destroy(),
+  };
+}
+
+export function createComputePool(opts: PoolOptions): ComputePool {
+  const kernels = opts.kernels ?? 'auto';
+  const compute = boundedPool(opts.threads, opts.maxQueue, kernels, 'compute');
+  // started on the first offload job: a server that never sees a large body never starts it
+  let codec: ReturnType<typeof boundedPool> | null = null;
+  return {
+    threads: opts.threads,
+    get queueSize() {
+      return Math.max(0, compute.pending - opts.threads);
+    },
+    get running() {
+      return Math.min(compute.pending, opts.threads);
+    },
+    run: (task: ComputeTask, signal?: AbortSignal) => compute.submit(task, signal) as Promise<TaskOutput>,
+    call: (job: OffloadJob, signal?: AbortSignal, transfer?: ArrayBuffer[]) => {
+      codec ??= boundedPool(opts.codecThreads ?? 1, opts.maxQueue, kernels, 'offload');
+      return codec.submit(job, signal, transfer);
+    },
+    close: async () => {
+      await Promise.all([compute.close(), codec?.close()]);
+    },
   };
 }

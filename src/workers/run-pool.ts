@@ -28,7 +28,16 @@ export function createRunPool(threads: number, kernels: KernelChoice = 'auto'): 
       const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * Int32Array.BYTES_PER_ELEMENT));
       const abort = new AbortController();
       const full: TrainTask = { ...task, port: port2, control };
-      const finished = piscina.run(full, { transferList: [port2], signal: abort.signal }).then(() => undefined);
+      // the tensors move to the thread instead of being copied on the event loop (a run at UNROLL_MAX_PARAMS:
+      // 64 MB of weights and a 256 MB checkpoint); the caller does not use them after start
+      const tensors = [...Object.values(task.params), task.dataX, task.dataTargets, task.resume?.bytes];
+      // (only a buffer an array has to itself: never a pooled Buffer's, which other Buffers share)
+      const own = (t: ArrayBufferView | null | undefined): t is ArrayBufferView =>
+        !!t && t.buffer instanceof ArrayBuffer && t.byteOffset === 0 && t.byteLength === t.buffer.byteLength;
+      const buffers = new Set(tensors.filter(own).map((t) => t.buffer as ArrayBuffer));
+      const finished = piscina
+        .run(full, { transferList: [port2, ...buffers], signal: abort.signal })
+        .then(() => undefined);
       return { port: port1, control, finished, terminate: () => abort.abort() };
     },
     close: () => piscina.destroy(),

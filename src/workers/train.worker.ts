@@ -75,7 +75,16 @@ export default function runTraining(task: TrainTask): void {
       resume,
     );
     flush();
-    post({ type: 'done', status: out.status, step: out.step, params: out.params, evaluation: out.evaluation });
+    // the trained weights move to the main thread (not copied there: 64 MB at UNROLL_MAX_PARAMS)
+    const buffers = new Set(
+      Object.values(out.params)
+        .filter((a) => a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength)
+        .map((a) => a.buffer as ArrayBuffer),
+    );
+    port.postMessage(
+      { type: 'done', status: out.status, step: out.step, params: out.params, evaluation: out.evaluation },
+      [...buffers],
+    );
   } catch (e) {
     flush();
     const reason =

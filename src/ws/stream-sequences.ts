@@ -4,14 +4,13 @@
 // read, so feeds sent right behind it wait for it. Feeds of a session run in order; a failed feed leaves
 // the state where it was and the session open. The session ends with a feed marked `end`, a cancel, or the socket.
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import type { SequenceService } from '../compute/sequences.js';
+import { type FramesSpec, resultFrames } from '../compute/stream-frames.js';
 import type { ForwardOut } from '../compute/tasks.js';
 import type { StoredModel } from '../db/models.repo.js';
 import { AppError, RequestValidationError } from '../errors.js';
-import { batchIssues, ForwardResponse } from '../schemas/compute.js';
+import { batchIssues } from '../schemas/compute.js';
 import type { FeedOp, SequenceEndFrame, SequenceOp, SequenceOpenFrame } from '../schemas/stream.js';
-import { forwardStepFrames } from './stream-ops.js';
 
 export interface SessionHost {
   sequences: SequenceService;
@@ -19,8 +18,12 @@ export interface SessionHost {
   owner?: string;
   getModel(idOrName: string): Promise<StoredModel>;
   /** Sends a frame (never dropped); resolves when the client can take more, or at once when `signal` aborts. */
-  emit(frame: object | string, signal: AbortSignal): Promise<void>;
+  emit(frame: object | string | Buffer, signal: AbortSignal): Promise<void>;
   sendError(id: string, err: unknown): void;
+  /** Takes a feed's answer bytes from the process-wide send budget before its work (throws the 503); returns the release. */
+  reserve(bytes: number, what: string): () => void;
+  /** The feed's frames encoded in the pool when they are large; null: sent one by one as they are made. */
+  frames(spec: FramesSpec, bytes: number, signal: AbortSignal): Promise<Buffer[] | null>;
 }
 
 interface Session {
@@ -92,31 +95,41 @@ export class SequenceSessions {
     const include = frame.include ?? [];
     const owner = this.host.owner;
     const flags = { id: s.sequenceId, start: s.startNext, end: frame.end, ...(owner === undefined ? {} : { owner }) };
-    const out: ForwardOut = await this.host.sequences.forward(
-      s.model,
-      { data: frame.x.data, shape: [...frame.x.shape] },
-      [...new Set([...include, 'h' as const])],
-      flags,
-      s.ac.signal,
-    );
-    s.startNext = false;
-    const first = s.steps;
-    s.steps += frame.x.shape[1];
-    for (const f of forwardStepFrames(frame.id, out.h!, first)) {
-      if (s.ac.signal.aborted) return;
-      await this.host.emit(f, s.ac.signal);
+    let release = () => {};
+    let bytes = 0;
+    try {
+      const out: ForwardOut = await this.host.sequences.forward(
+        s.model,
+        { data: frame.x.data, shape: [...frame.x.shape] },
+        [...new Set([...include, 'h' as const])],
+        flags,
+        s.ac.signal,
+        // the answer's bytes are held from before the work until its frames have gone out
+        (b, what) => {
+          bytes = b;
+          release = this.host.reserve(b, what);
+        },
+      );
+      s.startNext = false;
+      const first = s.steps;
+      s.steps += frame.x.shape[1];
+      const spec: FramesSpec = {
+        op: 'feed',
+        id: frame.id,
+        include,
+        out,
+        first,
+        steps: s.steps,
+        sequenceId: s.sequenceId,
+      };
+      const encoded = await this.host.frames(spec, bytes, s.ac.signal);
+      for (const f of encoded ?? resultFrames(spec)) {
+        if (s.ac.signal.aborted) return;
+        await this.host.emit(f, s.ac.signal);
+      }
+    } finally {
+      release();
     }
-    const { h, logits, ...rest } = out;
-    const value = {
-      ...rest,
-      ...(include.includes('h') ? { h } : {}),
-      ...(include.includes('logits') ? { logits } : {}),
-    };
-    const body = z.encode(ForwardResponse, value) as Record<string, unknown>;
-    await this.host.emit(
-      JSON.stringify({ event: 'result', id: frame.id, ...body, sequenceId: s.sequenceId, steps: s.steps }),
-      s.ac.signal,
-    );
     // the store forgot the state with the end flag; the session closes after its last result
     if (frame.end) this.close(frame.id, 'end');
   }

@@ -1,17 +1,22 @@
 // One /v1/stream socket: parses each frame against the StreamRequest union, runs up to `maxOps` operations
 // at once (each with its own AbortSignal), answers every bad frame with an `error` frame and keeps going.
 // Closing the socket aborts every operation. While the client reads slower than the ops produce, the
-// ops wait (their frames are never dropped) and the socket stops reading new frames.
+// ops wait (their frames are never dropped) and the socket stops reading new frames. A frame above
+// UNROLL_OFFLOAD_BYTES is parsed and validated in the pool (the same decodeFrame); frames are still handled
+// in the order they came, so a cancel right behind a large op finds it.
 import type { FastifyBaseLogger } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { ModelService } from '../compute/models.js';
-import type { SendBudget } from '../compute/send-budget.js';
+import { frameError } from '../compute/offload-wire.js';
+import { COUNTED_ANSWER_BYTES, type SendBudget } from '../compute/send-budget.js';
 import type { SequenceService } from '../compute/sequences.js';
 import type { ComputeService } from '../compute/service.js';
+import { DecodeFailure } from '../compute/service.js';
+import { type DecodedFrame, decodeFrame } from '../compute/stream-frames.js';
 import { CancelledError } from '../core/errors.js';
 import { AppError } from '../errors.js';
-import { errorToProblem, toIssues } from '../problems.js';
-import { StreamRequest } from '../schemas/stream.js';
+import { errorToProblem } from '../problems.js';
+import type { StreamRequest } from '../schemas/stream.js';
 import { FrameSender } from './sender.js';
 import { type OpContext, STREAM_OPS } from './stream-ops.js';
 import { SequenceSessions } from './stream-sequences.js';
@@ -68,15 +73,25 @@ export function streamSession(ws: WebSocket, deps: StreamDeps): void {
     void pace();
   };
 
+  /** A frame as text: a step frame's object is stringified here; encoded frames (a Buffer) go as they are. */
+  const sendFrame = (f: object | string | Buffer) => {
+    if (Buffer.isBuffer(f)) sender.send('', f);
+    else sender.send(typeof f === 'string' ? f : JSON.stringify(f));
+  };
+
   const sessions = new SequenceSessions({
     sequences: deps.sequences,
     owner: deps.owner,
     getModel: (id) => deps.models.get(id),
     emit: async (f, signal) => {
-      sender.send(typeof f === 'string' ? f : JSON.stringify(f));
+      sendFrame(f);
       await pace(signal);
     },
     sendError,
+    // as for HTTP answers: small ones go to the socket at once and are not counted
+    reserve: (bytes, what) =>
+      bytes >= COUNTED_ANSWER_BYTES && deps.processBudget ? deps.processBudget.reserve(bytes, what) : () => {},
+    frames: (spec, bytes, signal) => deps.compute.frames(spec, bytes, signal),
   });
 
   const run = async (frame: Extract<StreamRequest, { op: 'forward' | 'bptt' }>, ac: AbortController) => {
@@ -91,7 +106,7 @@ export function streamSession(ws: WebSocket, deps: StreamDeps): void {
       },
       emit: async (f) => {
         if (ac.signal.aborted) return;
-        sender.send(typeof f === 'string' ? f : JSON.stringify(f));
+        sendFrame(f);
         await pace(ac.signal);
       },
     };
@@ -112,28 +127,11 @@ export function streamSession(ws: WebSocket, deps: StreamDeps): void {
     }
   };
 
-  ws.on('message', (data: RawData, isBinary: boolean) => {
-    if (isBinary)
-      return sendError(undefined, new AppError('unsupported-media-type', 'frames are JSON text, not binary'));
-    let raw: unknown;
-    try {
-      raw = JSON.parse(data.toString());
-    } catch (e) {
-      return sendError(
-        undefined,
-        new AppError('malformed-json', `the frame is not valid JSON: ${(e as Error).message}`),
-      );
-    }
-    const rawId = (raw as { id?: unknown } | null)?.id;
-    const id = typeof rawId === 'string' ? rawId : undefined;
-    const parsed = StreamRequest.safeParse(raw);
-    if (!parsed.success) {
-      const issues = toIssues(parsed.error.issues);
-      const first = issues[0];
-      const detail = `invalid frame at ${JSON.stringify(first?.path ?? [])}: ${first?.message ?? 'unknown problem'}`;
-      return sendError(id, new AppError('invalid-request', detail, issues));
-    }
-    const frame = parsed.data;
+  let closed = false;
+  const handle = (d: DecodedFrame) => {
+    if (closed) return;
+    if (!d.ok) return sendError(d.id, d.error);
+    const frame = d.frame;
     if (frame.op === 'cancel') {
       // unknown or finished ids are ignored: a cancel may cross the op's last frame on the wire
       ops.get(frame.id)?.abort();
@@ -174,9 +172,42 @@ export function streamSession(ws: WebSocket, deps: StreamDeps): void {
       ops.delete(frame.id);
       sendError(frame.id, err);
     }
+  };
+
+  const binary: DecodedFrame = {
+    ok: false,
+    error: new AppError('unsupported-media-type', 'frames are JSON text, not binary'),
+  };
+  /** A large frame, parsed and validated in the pool; its errors are the ones decodeFrame makes. */
+  const decodeInPool = async (bytes: Buffer): Promise<DecodedFrame> => {
+    try {
+      const frame = (await deps.compute.decode({ kind: 'decode', what: 'frame' }, bytes)) as StreamRequest;
+      return { ok: true, frame };
+    } catch (err) {
+      if (err instanceof DecodeFailure) return { ok: false, id: err.id, error: frameError(err.wire) };
+      return { ok: false, error: err as AppError };
+    }
+  };
+  // frames are handled in the order they arrived: behind a frame decoding in the pool, the next ones wait
+  let queue: Promise<void> = Promise.resolve();
+  let waiting = 0;
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const pooled = !isBinary && deps.compute.offloads(bytes.length);
+    if (!pooled && waiting === 0) return handle(isBinary ? binary : decodeFrame(bytes.toString()));
+    const decoded = pooled ? decodeInPool(bytes) : Promise.resolve(isBinary ? binary : decodeFrame(bytes.toString()));
+    waiting++;
+    queue = queue
+      .then(() => decoded)
+      .then(handle)
+      .catch((err) => sendError(undefined, err))
+      .finally(() => {
+        waiting--;
+      });
   });
 
   ws.on('close', () => {
+    closed = true;
     for (const ac of ops.values()) ac.abort();
     ops.clear();
   });

@@ -327,7 +327,13 @@ describe.skipIf(!up)('two api processes and two workers on one PostgreSQL and on
     const c = new pg.Client({ connectionString: db!.url });
     await c.connect();
     const w = async (m: string) =>
-      (await c.query('SELECT weights FROM models WHERE id = $1', [m])).rows[0].weights as Buffer;
+      // the weights' rows of blob_chunks (migration 008), in order
+      (
+        await c.query(
+          "SELECT string_agg(c.data, ''::bytea ORDER BY c.idx) AS weights FROM models m JOIN blob_chunks c ON c.blob_id = m.weights_id WHERE m.id = $1",
+          [m],
+        )
+      ).rows[0].weights as Buffer;
     const same = (await w(run.modelId)).equals(await w(ref.modelId));
     await c.end();
     expect(same).toBe(true);

@@ -111,6 +111,23 @@ describe('skipped results', () => {
     expect(lean.grads).toEqual(full.grads);
     expect(lean.hT).toEqual(full.hT);
     expect(forward(model, batch, { skip: ['h'] }).h).toHaveLength(0);
+    // full BPTT with dh skipped overwrites dh with da in place: dx and dh0 are still the same
+    const h0 = Float64Array.of(0.3, -0.2, 0.1);
+    const withDx = bptt(model, { ...batch, h0 }, [0, 1], { wantDx: true });
+    const leanDx = bptt(model, { ...batch, h0 }, [0, 1], { wantDx: true, skip: ['dh'] });
+    expect(leanDx.dx).toEqual(withDx.dx);
+    expect(leanDx.dh0).toEqual(withDx.dh0);
+    expect(leanDx.grads).toEqual(withDx.grads);
+  });
+
+  it('a non-finite dh that relu hides from the gradients is reported as dh, skipped or not', () => {
+    // h_1 = relu(−4) = 0 gives logits 0 and relu'(a_1) = 0, so every gradient is 0, but
+    // dh_1 = dlogits·V = (2/3 + 1/3 + 1/3)·1.7e308 overflows
+    const model = scalarModel(cfg({ activation: 'relu', outputSize: 3 }), 1, 1, [-1.7e308, 1.7e308, 1.7e308]);
+    const batch = { x: Float64Array.of(1, -5), B: 1, T: 2 };
+    for (const skip of [[], ['dh'], ['h', 'dh']] as const) {
+      expect(captureError(() => bptt(model, batch, [0], { skip }))).toMatchObject({ tensor: 'dh', index: [0, 1, 0] });
+    }
   });
 });
 

@@ -38,6 +38,22 @@ describe.each(
     if (e.dx) expect(maxRelErr(r.dx!, flat(e.dx))).toBeLessThan(TOL);
     if (e.dh0) expect(maxRelErr(r.dh0, flat(e.dh0))).toBeLessThan(TOL);
   });
+
+  it('bptt with h and dh skipped (da overwrites dh in place): loss, grads, dx, dh0', () => {
+    const r = bptt(model, batch, targets, {
+      truncate: c.request.truncate,
+      wantDx: true,
+      kernels,
+      skip: ['h', 'dh'],
+    });
+    expect(r.dh).toHaveLength(0);
+    expect(maxRelErr([r.loss], [e.loss as number])).toBeLessThan(TOL);
+    for (const k of WEIGHT_KEYS) {
+      expect(maxRelErr(r.grads[PARAM_OF[k]], flat(e.grads?.[k])), k).toBeLessThan(TOL);
+    }
+    if (e.dx) expect(maxRelErr(r.dx!, flat(e.dx))).toBeLessThan(TOL);
+    if (e.dh0) expect(maxRelErr(r.dh0, flat(e.dh0))).toBeLessThan(TOL);
+  });
 });
 
 describe.each(

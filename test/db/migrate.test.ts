@@ -6,12 +6,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initParams } from '../../src/core/init.js';
 import { MIGRATIONS } from '../../src/db/migrations/index.js';
 import { ModelsRepo, packParams } from '../../src/db/models.repo.js';
 import { DB_FILE, type Db, openDatabase } from '../../src/db/open.js';
+import { RunsRepo } from '../../src/db/runs.repo.js';
 import { loadServerSecret, SECRET_FILE } from '../../src/grading/secret.js';
 import { freshDatabase, PG_ADMIN_URL, pgReachable } from '../helpers/pg.js';
 
@@ -47,6 +49,62 @@ describe.skipIf(!up)(`migrations on PostgreSQL${up ? '' : ` (skipped: not reacha
       const again = await openDatabase({ url: fresh.url, dataDir: ':memory:' });
       expect(await applied(again)).toEqual(MIGRATIONS.map((m) => m.name));
       await again.close();
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
+describe.skipIf(!up)(`008 on PostgreSQL${up ? '' : ' (skipped: not reachable)'}`, () => {
+  it('moves the weights of models stored before it into rows of blob_chunks, bit for bit', async () => {
+    const fresh = await freshDatabase('store');
+    try {
+      const pool = new pg.Pool({ connectionString: fresh.url, max: 1 });
+      const before = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+      const migrator = new Migrator({
+        db: before,
+        migrationTableName: 'kysely_migration',
+        provider: {
+          getMigrations: async () =>
+            Object.fromEntries(
+              MIGRATIONS.filter((m) => m.name < '008').map((m) => [
+                m.name,
+                { up: (k: Kysely<unknown>) => m.up(k, 'postgres') },
+              ]),
+            ),
+        },
+      });
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      // a model at 13 rows of 128 KiB, stored as one bytea as 001 laid it out
+      const big = { ...config, inputSize: 1, hiddenSize: 460, outputSize: 1 };
+      const params = initParams(big, 5);
+      await sql`INSERT INTO models (id, name, config, weights, source, version, created_at, updated_at)
+        VALUES ('m-old', 'old', ${JSON.stringify(big)}, ${packParams(params)}, 'init:5', 1, 'x', 'x')`.execute(before);
+      // and a run with its initial weights and a checkpoint of three rows and a bit
+      const state = Buffer.from(Float64Array.from({ length: 3 * 16_384 + 5 }, (_, i) => i / 7).buffer);
+      await sql`INSERT INTO runs (id, status, spec, init_params, steps, created_at)
+        VALUES ('r-old', 'queued', '{}', ${packParams(params)}, 10, 'x')`.execute(before);
+      await sql`INSERT INTO run_checkpoints (run_id, step, meta, state, created_at)
+        VALUES ('r-old', 5, '{}', ${state}, 'x')`.execute(before);
+      await before.destroy();
+
+      const db = await openDatabase({ url: fresh.url, dataDir: ':memory:' });
+      try {
+        expect(await applied(db)).toEqual(MIGRATIONS.map((m) => m.name));
+        const m = (await new ModelsRepo(db).get('old'))!;
+        expect(packParams(m.params).equals(packParams(params))).toBe(true);
+        const rows = await db.kysely.selectFrom('blob_chunks').select('idx').execute();
+        expect(rows).toHaveLength(2 * Math.ceil(packParams(params).length / 8 / 16_384) + 4);
+        const runs = new RunsRepo(db);
+        const inputs = (await runs.inputs('r-old', big))!;
+        expect(packParams(inputs.params).equals(packParams(params))).toBe(true);
+        const c = (await runs.checkpoint('r-old'))!;
+        expect(c.step).toBe(5);
+        expect(Buffer.from(c.bytes).equals(state)).toBe(true);
+        expect(c.logBytes).toBeNull();
+      } finally {
+        await db.close();
+      }
     } finally {
       await fresh.drop();
     }
@@ -112,6 +170,11 @@ describe('migrations on SQLite', () => {
       expect(await applied(db)).toEqual(MIGRATIONS.map((m) => m.name));
       const m = (await new ModelsRepo(db).get('old'))!;
       expect(Array.from(m.params.U)).toEqual(Array.from(params.U));
+      // 008 moved the weights into rows of blob_chunks, and the column went
+      const columns = await sql<{ name: string }>`PRAGMA table_info(models)`.execute(db.kysely);
+      expect(columns.rows.map((c) => c.name)).not.toContain('weights');
+      const rows = await db.kysely.selectFrom('blob_chunks').select('blob_id').execute();
+      expect(rows.map((r) => r.blob_id)).toEqual(['migrated-models-m-old']);
       expect(await loadServerSecret(db)).toEqual(secret);
     } finally {
       await db.close();

@@ -199,6 +199,15 @@ for (const d of all) {
       const skipped = await repo.record('c1', [ev(6, 1)], { step: 2, loss: 9, accuracy: 9 });
       expect(skipped).toEqual([]);
       expect((await repo.get('c1'))!.metrics.loss).toBe(2); // progress did not move back
+      // the log's step and hidden bytes before a step, summed a slice at a time (status events do not count)
+      const frameBytes = `{"step":0}`.length;
+      expect(await repo.logBytes('c1', 3, 1)).toBe(3 * frameBytes);
+      expect(await repo.logBytes('c1', 2)).toBe(2 * frameBytes);
+      expect(await repo.logBytes('c1', 0)).toBe(0);
+      // and a checkpoint keeps the count it was given
+      expect((await repo.checkpoint('c1'))!.logBytes).toBeNull();
+      await repo.saveCheckpoint('c1', { step: 2, meta: '{}', bytes, logBytes: 5_000_000_000 });
+      expect((await repo.checkpoint('c1'))!.logBytes).toBe(5_000_000_000);
       const end = { status: 'cancelled' as const, step: 3, reason: 'a' };
       expect((await repo.record('c1', [ev(7, 3, 'status')], undefined, end)).length).toBe(1);
       expect(await repo.checkpoint('c1')).toBeUndefined(); // a final run resumes no more

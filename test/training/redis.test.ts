@@ -144,7 +144,13 @@ describe.skipIf(!up)('runs on BullMQ and Redis pub/sub', () => {
     const ref = await waitForRun(api.base, refId, (r) => r.status === 'succeeded' || r.status === 'failed');
     expect(ref.status).toBe('succeeded');
     const weights = async (modelId: string) =>
-      (await query<{ weights: Buffer }>('SELECT weights FROM models WHERE id = $1', [modelId]))[0].weights;
+      // the weights' rows of blob_chunks (migration 008), in order
+      (
+        await query<{ weights: Buffer }>(
+          "SELECT string_agg(c.data, ''::bytea ORDER BY c.idx) AS weights FROM models m JOIN blob_chunks c ON c.blob_id = m.weights_id WHERE m.id = $1",
+          [modelId],
+        )
+      )[0].weights;
     const logged = async (runId: string, kind: string) =>
       (
         await query<{ frame: string }>('SELECT frame FROM run_events WHERE run_id = $1 AND kind = $2 ORDER BY seq', [

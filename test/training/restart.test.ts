@@ -59,10 +59,14 @@ function readLog(dataDir: string, id: string) {
     const checkpoint = db
       .prepare<[string], { step: number }>('SELECT step FROM run_checkpoints WHERE run_id = ?')
       .get(id);
-    const models = db
-      .prepare<[], { id: string; weights: Buffer }>('SELECT id, weights FROM models')
-      .all()
-      .reduce((m, r) => m.set(r.id, r.weights), new Map<string, Buffer>());
+    // the weights are rows of blob_chunks (migration 008), in order
+    const rows = db
+      .prepare<[], { id: string; data: Buffer }>(
+        'SELECT m.id, c.data FROM models m JOIN blob_chunks c ON c.blob_id = m.weights_id ORDER BY m.id, c.idx',
+      )
+      .all();
+    const models = new Map<string, Buffer>();
+    for (const r of rows) models.set(r.id, Buffer.concat([models.get(r.id) ?? Buffer.alloc(0), r.data]));
     return { events, checkpoint, model: (modelId: string) => models.get(modelId)! };
   } finally {
     db.close();

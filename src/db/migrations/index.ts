@@ -6,6 +6,16 @@ import { secrets } from './004-secrets.js';
 import { course } from './005-course.js';
 import { history } from './006-history.js';
 import { checkpoints } from './007-checkpoints.js';
+import { blobChunks } from './008-blob-chunks.js';
 import type { Migration } from './types.js';
 
-export const MIGRATIONS: readonly Migration[] = [models, grading, runs, secrets, course, history, checkpoints];
+export const MIGRATIONS: readonly Migration[] = [
+  models,
+  grading,
+  runs,
+  secrets,
+  course,
+  history,
+  checkpoints,
+  blobChunks,
+];

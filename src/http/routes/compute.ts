@@ -1,8 +1,12 @@
-// POST /v1/forward, /v1/bptt, /v1/jacobian, /v1/gradcheck on an inline model.
-import type { FastifyReply } from 'fastify';
+// POST /v1/forward, /v1/bptt, /v1/jacobian, /v1/gradcheck on an inline model. A body above
+// UNROLL_OFFLOAD_BYTES arrives as a RawBody and is parsed, validated and made a task in the pool; an answer
+// above it is encoded there (http/offload.ts); either way admission (cost, send budget) comes before the work.
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { materialize } from '../../compute/models.js';
+import { type Op, RawBody } from '../../compute/offload-wire.js';
 import { toTask } from '../../compute/requests.js';
+import type { ComputeTask } from '../../compute/tasks.js';
 import {
   BpttBody,
   BpttResponse,
@@ -13,15 +17,33 @@ import {
   JacobianBody,
   JacobianResponse,
 } from '../../schemas/compute.js';
+import type { InlineModel } from '../../schemas/model.js';
 import { withProblems } from '../../schemas/problem.js';
 import type { Services } from '../../services.js';
+import { decodeBody, OFFLOAD, registerOffloadParser, sendAnswer } from '../offload.js';
 import { holdAnswer } from '../send-budget.js';
 import { clientGone } from '../signal.js';
 
 export const computeRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { compute, config } = services;
-  const hold = (reply: FastifyReply) => holdAnswer(services.sendBudget, reply);
+  registerOffloadParser(app, compute);
   const tags = ['compute'];
+
+  const handle = (op: Op) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const signal = clientGone(reply);
+    const body = req.body as RawBody | { model: InlineModel };
+    const task =
+      body instanceof RawBody
+        ? ((await decodeBody(
+            compute,
+            body,
+            { kind: 'decode', what: 'inline', op, maxParams: config.UNROLL_MAX_PARAMS },
+            signal,
+          )) as ComputeTask)
+        : toTask(op, materialize(body.model, config.UNROLL_MAX_PARAMS), body as never);
+    return sendAnswer(reply, await compute.answer(task, op, signal, holdAnswer(services.sendBudget, reply)));
+  };
+
   app.post(
     '/v1/forward',
     {
@@ -31,13 +53,9 @@ export const computeRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
         body: ForwardBody,
         response: withProblems(ForwardResponse),
       },
+      config: OFFLOAD,
     },
-    (req, reply) =>
-      compute.run(
-        toTask('forward', materialize(req.body.model, config.UNROLL_MAX_PARAMS), req.body),
-        clientGone(reply),
-        hold(reply),
-      ),
+    handle('forward'),
   );
   app.post(
     '/v1/bptt',
@@ -48,13 +66,9 @@ export const computeRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
         body: BpttBody,
         response: withProblems(BpttResponse),
       },
+      config: OFFLOAD,
     },
-    (req, reply) =>
-      compute.run(
-        toTask('bptt', materialize(req.body.model, config.UNROLL_MAX_PARAMS), req.body),
-        clientGone(reply),
-        hold(reply),
-      ),
+    handle('bptt'),
   );
   app.post(
     '/v1/jacobian',
@@ -65,13 +79,9 @@ export const computeRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
         body: JacobianBody,
         response: withProblems(JacobianResponse),
       },
+      config: OFFLOAD,
     },
-    (req, reply) =>
-      compute.run(
-        toTask('jacobian', materialize(req.body.model, config.UNROLL_MAX_PARAMS), req.body),
-        clientGone(reply),
-        hold(reply),
-      ),
+    handle('jacobian'),
   );
   app.post(
     '/v1/gradcheck',
@@ -82,12 +92,8 @@ export const computeRoutes: FastifyPluginAsyncZod<{ services: Services }> = asyn
         body: GradcheckBody,
         response: withProblems(GradcheckResponse),
       },
+      config: OFFLOAD,
     },
-    (req, reply) =>
-      compute.run(
-        toTask('gradcheck', materialize(req.body.model, config.UNROLL_MAX_PARAMS), req.body),
-        clientGone(reply),
-        hold(reply),
-      ),
+    handle('gradcheck'),
   );
 };

@@ -1,8 +1,9 @@
 // Stored models: CRUD under /v1/models, and the compute routes on a stored model.
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { stateDictOf } from '../../compute/models.js';
+import { type Op, RawBody } from '../../compute/offload-wire.js';
 import { toTask } from '../../compute/requests.js';
 import type { StoredModel } from '../../db/models.repo.js';
 import {
@@ -28,6 +29,7 @@ import {
 import { DELETED, withProblems } from '../../schemas/problem.js';
 import type { Services } from '../../services.js';
 import { jsonWithTensors, numbersIn, STREAM_MIN_NUMBERS } from '../json-stream.js';
+import { decodeBody, OFFLOAD, registerOffloadParser, sendAnswer } from '../offload.js';
 import { holdAnswer } from '../send-budget.js';
 import { clientGone } from '../signal.js';
 
@@ -45,6 +47,7 @@ function sendDetail(reply: FastifyReply, m: StoredModel, q?: LayoutQuery) {
 export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   const { models, compute } = services;
   const hold = (r: FastifyReply) => holdAnswer(services.sendBudget, r);
+  registerOffloadParser(app, compute);
   const tags = ['models'];
   const params = ModelParams;
 
@@ -128,6 +131,16 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
   );
 
   const ctags = ['models', 'compute'];
+  // the body is decoded (in the pool when large) before the model is read: a bad body is a 400 either way
+  const stored = (op: Op) => async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+    const signal = clientGone(reply);
+    const body =
+      req.body instanceof RawBody
+        ? await decodeBody(compute, req.body, { kind: 'decode', what: 'stored', op }, signal)
+        : req.body;
+    const task = toTask(op, await models.get(req.params.id), body as never, true);
+    return sendAnswer(reply, await compute.answer(task, op, signal, hold(reply)));
+  };
   app.post(
     '/v1/models/:id/forward',
     {
@@ -138,9 +151,9 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         body: ForwardInput,
         response: withProblems(ForwardResponse),
       },
+      config: OFFLOAD,
     },
-    async (req, reply) =>
-      compute.run(toTask('forward', await models.get(req.params.id), req.body, true), clientGone(reply), hold(reply)),
+    stored('forward'),
   );
   app.post(
     '/v1/models/:id/bptt',
@@ -152,9 +165,9 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         body: BpttInput,
         response: withProblems(BpttResponse),
       },
+      config: OFFLOAD,
     },
-    async (req, reply) =>
-      compute.run(toTask('bptt', await models.get(req.params.id), req.body, true), clientGone(reply), hold(reply)),
+    stored('bptt'),
   );
   app.post(
     '/v1/models/:id/jacobian',
@@ -166,9 +179,9 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         body: JacobianInput,
         response: withProblems(JacobianResponse),
       },
+      config: OFFLOAD,
     },
-    async (req, reply) =>
-      compute.run(toTask('jacobian', await models.get(req.params.id), req.body, true), clientGone(reply), hold(reply)),
+    stored('jacobian'),
   );
   app.post(
     '/v1/models/:id/gradcheck',
@@ -180,8 +193,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ services: Services }> = async 
         body: GradcheckInput,
         response: withProblems(GradcheckResponse),
       },
+      config: OFFLOAD,
     },
-    async (req, reply) =>
-      compute.run(toTask('gradcheck', await models.get(req.params.id), req.body, true), clientGone(reply), hold(reply)),
+    stored('gradcheck'),
   );
 };

@@ -1,8 +1,11 @@
 // The Open Inference Protocol v2 (KServe, Triton, MLServer) on stored models, registered under the /v2
 // prefix as its own plugin: its own error and not-found handlers answer {"error"} instead of problem+json.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { JSON_BYTES_PER_NUMBER } from '../../compute/cost.js';
+import { RawBody } from '../../compute/offload-wire.js';
 import {
-  InferRequest,
+  type InferRequest,
+  InferRequest as InferRequestSchema,
   InferResponse,
   ModelMetadata,
   ModelPath,
@@ -15,14 +18,16 @@ import {
 } from '../../schemas/v2.js';
 import type { Services } from '../../services.js';
 import { PUBLIC, tokenOwner } from '../auth.js';
+import { decodeBody, OFFLOAD, sendAnswer } from '../offload.js';
+import { holdAnswer } from '../send-budget.js';
 import { clientGone } from '../signal.js';
 import { registerBinaryInputs } from '../v2-binary.js';
 import { registerV2Errors } from '../v2-errors.js';
 
 export const v2Routes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   registerV2Errors(app, services.config.UNROLL_MAX_BODY_BYTES);
-  registerBinaryInputs(app);
-  const oip = services.inference;
+  registerBinaryInputs(app, services.compute);
+  const { compute, inference: oip } = services;
   const tags = ['open inference protocol v2'];
 
   app.get(
@@ -79,18 +84,29 @@ export const v2Routes: FastifyPluginAsyncZod<{ services: Services }> = async (ap
           summary:
             'Inference: x (FP32 or FP64, [B, T, d], flat or nested) → y, hT (and h on request); stateful with sequence_id',
           params,
-          body: InferRequest,
+          body: InferRequestSchema,
           response: withV2Errors(InferResponse),
         },
+        config: OFFLOAD,
       },
-      (req, reply) =>
-        oip.infer(
+      async (req, reply) => {
+        const signal = clientGone(reply);
+        const body =
+          req.body instanceof RawBody
+            ? ((await decodeBody(compute, req.body, { kind: 'decode', what: 'v2' }, signal)) as InferRequest)
+            : req.body;
+        const answer = await oip.infer(
           req.params.name,
           version(req.params),
-          req.body,
-          clientGone(reply),
+          body,
+          signal,
           tokenOwner(req, services.config.UNROLL_API_TOKENS),
-        ),
+          holdAnswer(services.sendBudget, reply),
+        );
+        const numbers = answer.outputs.reduce((n, o) => n + o.data.length, 0);
+        const encoded = await compute.encode('v2', answer, numbers * JSON_BYTES_PER_NUMBER, signal);
+        return encoded ? sendAnswer(reply, encoded) : answer;
+      },
     );
   }
 };

@@ -32,7 +32,9 @@ export function registerV2Errors(app: FastifyInstance, maxBodyBytes: number): vo
       request.log.info('request cancelled before it finished');
       return reply.code(499).send();
     }
-    const status = v2Status(p.body.status);
+    // a conflict to retry (a sequence chunk that lost a race to another request) says "retry later": a 503,
+    // not a 400 that tells the client its request was wrong
+    const status = p.body.status === 409 && p.headers?.['retry-after'] !== undefined ? 503 : v2Status(p.body.status);
     if (status === 503) request.log.warn({ status, detail: p.body.detail }, 'request shed');
     else if (status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ status, detail: p.body.detail }, 'request rejected');

@@ -18,10 +18,24 @@ export type Outcome = {
 
 type Progress = { step: number; loss: number; accuracy: number };
 
+/** Appends waiting for a run's commit in flight, to commit as one: their events, the last progress, an end. */
+interface Group {
+  events: Omit<StoredEvent, 'seq'>[];
+  progress?: Progress;
+  end?: RunEnd;
+  committed: Promise<void>;
+}
+/** At most this many events in one grouped commit (a few worker batches; far from any bound on parameters). */
+const MAX_GROUP_EVENTS = 2048;
+/** Events per fan-out message (the worker's flush size). */
+const PUBLISH_SLICE = 256;
+
 export class RunLog {
   private readonly lastSeqs = new Map<string, number>();
-  /** Per run: the last append in flight; the next one starts after it settles. */
+  /** Per run: the last commit in flight; the next one starts after it settles. */
   private readonly tails = new Map<string, Promise<void>>();
+  /** Per run: the group of appends that will commit next (still open to more). */
+  private readonly waiting = new Map<string, Group>();
 
   constructor(
     private readonly repo: RunsRepo,
@@ -84,15 +98,31 @@ export class RunLog {
   }
 
   private append(id: string, events: Omit<StoredEvent, 'seq'>[], progress?: Progress, end?: RunEnd): Promise<void> {
+    // appends that arrive while a commit is in flight wait in one group and commit together, in order: a
+    // backlog of worker batches (the commit slower than the worker) is one transaction, not one each, so a
+    // run's final status never waits behind a queue of them
+    const open = this.waiting.get(id);
+    if (open && !open.end && open.events.length + events.length <= MAX_GROUP_EVENTS) {
+      open.events.push(...events);
+      if (progress) open.progress = progress;
+      if (end) open.end = end;
+      return open.committed;
+    }
+    const group: Group = { events: [...events], progress, end, committed: Promise.resolve() };
+    this.waiting.set(id, group);
     const prev = this.tails.get(id) ?? Promise.resolve();
-    const next = prev.then(() => this.commit(id, events, progress, end));
-    // the chain goes on after a failure (the caller hears of it); the map forgets a run whose chain is idle
-    const tail = next.catch(() => {});
+    group.committed = prev.then(() => {
+      // closed: what arrives from now on waits for this commit, in the next group
+      if (this.waiting.get(id) === group) this.waiting.delete(id);
+      return this.commit(id, group.events, group.progress, group.end);
+    });
+    // the chain goes on after a failure (the callers hear of it); the map forgets a run whose chain is idle
+    const tail = group.committed.catch(() => {});
     this.tails.set(id, tail);
     void tail.then(() => {
       if (this.tails.get(id) === tail) this.tails.delete(id);
     });
-    return next;
+    return group.committed;
   }
 
   private async commit(id: string, events: Omit<StoredEvent, 'seq'>[], progress?: Progress, end?: RunEnd) {
@@ -112,6 +142,7 @@ export class RunLog {
     // shared: a status written here (queued, say) is followed by events another process writes
     if (!this.events.shared || progress) this.lastSeqs.set(id, seq);
     // only what was written: a recomputed step that is in the log already reached its followers then
-    if (stored.length) this.events.publish(id, stored);
+    // fanned out in slices of a worker batch at most: a grouped commit is not one burst to every follower
+    for (let i = 0; i < stored.length; i += PUBLISH_SLICE) this.events.publish(id, stored.slice(i, i + PUBLISH_SLICE));
   }
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ElmanConfig, Params } from '../core/model.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import type { RunsRepo, StoredCheckpoint, StoredEvent } from '../db/runs.repo.js';
 import { AppError } from '../errors.js';
 import type { RunHistory } from '../schemas/history.js';
@@ -30,6 +31,8 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const RESULT_GRACE_MS = 2000;
 /** A cancel for a run this process does not train is asked again this often until the run is final. */
 const CANCEL_RETRY_MS = 250;
+/** With a shared queue, a run the database could not start or record is handed out again after this pause. */
+const DATABASE_RETRY_MS = 1000;
 
 export interface RunManagerOptions {
   /** Runs that train at once (the run pool's threads). */
@@ -234,16 +237,39 @@ export class RunManager {
       await a.done;
       return this.get(id);
     }
-    // starting here, or trained by another process: ask until it is final
-    const deadline = Date.now() + this.opts.cancelGraceMs + RESULT_GRACE_MS;
-    while (!(await this.isFinal(id)) && Date.now() < deadline) {
-      await this.cancels.request(id);
-      const now = this.active.get(id);
-      if (now) {
-        await now.done;
-        continue;
+    // starting here, or trained by another process: ask until it is final. The run's end reaches its
+    // followers the moment it is committed (fanned out from the process that trained it), so a follower
+    // of our own wakes the wait then, instead of at the next poll
+    let wake = () => {};
+    let ended = false;
+    const detach = await this.runEvents
+      .follow(id, {
+        onEvents() {},
+        onEnd() {
+          ended = true;
+          wake();
+        },
+      })
+      .catch(() => () => {});
+    try {
+      const deadline = Date.now() + this.opts.cancelGraceMs + RESULT_GRACE_MS;
+      while (!(await this.isFinal(id)) && Date.now() < deadline) {
+        await this.cancels.request(id);
+        const now = this.active.get(id);
+        if (now) {
+          await now.done;
+          continue;
+        }
+        // woken at once by an end heard meanwhile, once (an end whose commit failed leaves it unsettled)
+        await new Promise<void>((r) => {
+          if (ended) r();
+          wake = r;
+          setTimeout(r, CANCEL_RETRY_MS);
+        });
+        ended = false;
       }
-      await new Promise((r) => setTimeout(r, CANCEL_RETRY_MS));
+    } finally {
+      detach();
     }
     const now = await this.get(id);
     if (now.status !== 'cancelled' && FINAL_STATUSES.includes(now.status))
@@ -336,6 +362,12 @@ export class RunManager {
       }
       return await this.run(id, inputs, resume, logBytes);
     } catch (err) {
+      // the database is away (shared queue): the job goes back to the queue, to start once it answers
+      if (this.runEvents.shared && isDatabaseUnavailable(err)) {
+        this.logger?.warn({ err, runId: id }, 'the database did not answer as a run started: it is queued again');
+        await new Promise((r) => setTimeout(r, DATABASE_RETRY_MS));
+        return 'requeue';
+      }
       // its inputs could not be read or its start recorded: the run fails, the process goes on
       this.logger?.error({ err, runId: id }, 'starting a run failed');
       await this.log
@@ -371,9 +403,14 @@ export class RunManager {
       this.onMessage(id, a, m).catch((err) => {
         // a failure to record (the database, say) fails this run, never the process
         this.logger?.error({ err, runId: id }, 'recording a run failed');
-        const reason = 'the server could not record this run';
-        if (a.resulting) this.settle(id, a, { status: 'failed', step: a.step, reason });
-        else this.stop(a, { status: 'failed', reason });
+        // with a shared queue a run the database stopped answering for is handed out again and resumes from
+        // its checkpoint once the database is back (no process restart needed); in one process it fails
+        const pause = this.runEvents.shared && isDatabaseUnavailable(err);
+        const why = pause
+          ? { status: 'queued' as const, reason: 'the database did not answer' }
+          : { status: 'failed' as const, reason: 'the server could not record this run' };
+        if (a.resulting) this.settle(id, a, { ...why, step: a.step });
+        else this.stop(a, why);
       });
     });
     handle.finished.then(

@@ -3,9 +3,12 @@
 // fan-out, and the subscription is acknowledged, BEFORE its first read of the log, and the
 // log commits each event before fanning it out: so an event is either in a read that starts after the
 // subscription, or delivered to the subscription afterwards (or both). While replaying, live events wait in
-// a small buffer; once a read comes back empty, the buffer's events after the last replayed sequence number
-// are sent and the socket follows live. Sequence numbers rule out duplicates. Live `step` and `hidden`
+// a buffer; once the replay reaches the first buffered event (or a read comes back empty), the buffer's
+// events after the last replayed sequence number are sent and the socket follows live. (Waiting for an empty
+// read alone never ends while the run commits faster than a read's round trip: the replay would chase the
+// head of the log page by page.) Sequence numbers rule out duplicates. Live `step` and `hidden`
 // frames are conflated above the send budget; `status` frames never are.
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { StoredEvent } from '../db/runs.repo.js';
 import type { RunManager } from '../training/manager.js';
@@ -14,10 +17,13 @@ import { FrameSender } from './sender.js';
 /** Events read from the log per replay page. */
 export const REPLAY_PAGE = 256;
 /**
- * Live events held while replaying. Beyond it the buffer is emptied: every event in it is committed,
- * so the replay reads it from the log anyway (the buffer only has to be whole after the last read).
+ * Live events held while replaying (references: the events are shared by every follower of the run in
+ * this process). Beyond it the newer ones are dropped, so the replay's target (the first one held) stays
+ * put: the replay reaches it, the held ones go out, and the first live event after them finds a jump in
+ * sequence numbers, which is filled from the log (fillThenDeliver) as for a writer's death. Dropping the
+ * older ones instead moved the target on with the run, and a replay slower than the run never reached it.
  */
-const LIVE_BUFFER = 4 * REPLAY_PAGE;
+const LIVE_BUFFER = 16 * REPLAY_PAGE;
 /** WebSocket close code and reason when the run has ended and its last event was sent. */
 export const RUN_ENDED = { code: 1000, reason: 'the run has ended' } as const;
 const CONFLATED = new Set(['step', 'hidden']);
@@ -53,8 +59,9 @@ export async function followRun(
   let pending: StoredEvent[] | null = null;
   const fillThenDeliver = async (first: StoredEvent[]) => {
     pending = first;
-    while (pending.length) {
-      const next = pending[0];
+    // by index: what arrives meanwhile is pushed behind (a shift per event is quadratic on a long wait)
+    for (let i = 0; i < pending.length; ) {
+      const next = pending[i];
       if (next.seq > lastSeq + 1 && !closed) {
         try {
           for (;;) {
@@ -67,7 +74,7 @@ export async function followRun(
           // the log cannot be read now: go on live; a client that needs the gap reconnects with ?since=
         }
       }
-      deliver(pending.shift()!);
+      deliver(pending[i++]);
     }
     pending = null;
     if (ended) endLive();
@@ -83,12 +90,19 @@ export async function followRun(
       pending.push(...events);
       return;
     }
-    for (let i = 0; i < events.length; i++) {
-      if (events[i].seq > lastSeq + 1) {
-        void fillThenDeliver(events.slice(i));
-        return;
+    // a batch of frames in one write: a corked socket gathers them for one writev instead of a syscall each
+    const socket = (ws as WebSocket & { _socket?: Socket })._socket;
+    socket?.cork();
+    try {
+      for (let i = 0; i < events.length; i++) {
+        if (events[i].seq > lastSeq + 1) {
+          void fillThenDeliver(events.slice(i));
+          return;
+        }
+        deliver(events[i]);
       }
-      deliver(events[i]);
+    } finally {
+      socket?.uncork();
     }
   };
   // listening for the close before the subscription settles (with Redis it takes a round trip)
@@ -101,8 +115,7 @@ export async function followRun(
     onEvents(events) {
       if (live) onLive(events);
       else {
-        buffer.push(...events);
-        if (buffer.length > LIVE_BUFFER) buffer = [];
+        for (const e of events) if (buffer.length < LIVE_BUFFER) buffer.push(e);
       }
     },
     onEnd() {
@@ -118,6 +131,8 @@ export async function followRun(
     let checkedFinal = false;
     for (;;) {
       if (closed) return;
+      // the subscription holds everything after what was replayed: live from here
+      if (buffer.length && buffer[0].seq <= lastSeq + 1) break;
       const page = await runs.events(runId, lastSeq, since, REPLAY_PAGE);
       if (page.length === 0) {
         if (ended || checkedFinal) break;
@@ -133,7 +148,10 @@ export async function followRun(
         // one frame past the budget at most: a page of large hidden snapshots must not all wait in memory
         if (sender.over) await sender.drained();
       }
-      buffer = buffer.filter((e) => e.seq > lastSeq);
+      // what the replay has sent leaves the buffer (it is in log order)
+      let sent = 0;
+      while (sent < buffer.length && buffer[sent].seq <= lastSeq) sent++;
+      if (sent) buffer = buffer.slice(sent);
     }
   } catch {
     // the log could not be read (the database is down): the client reconnects with ?since=

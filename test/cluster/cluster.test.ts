@@ -2,22 +2,21 @@
 // one PostgreSQL database of this suite's own and the shared Redis (a key prefix of its own), with nginx in
 // front when /usr/sbin/nginx exists (the config is docker/nginx.conf with its upstreams and port replaced).
 // Skipped, and said so, when PostgreSQL or Redis does not answer: never counted as passed.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { freePort, redisAnswers } from '../helpers/own-redis.js';
+import { redisAnswers } from '../helpers/own-redis.js';
 import { type FreshDatabase, freshDatabase, pgReachable } from '../helpers/pg.js';
 import { postRun, type ServerProcess, startServer, waitForRun } from '../helpers/server.js';
 import { makeX, sliceT } from '../helpers/v2.js';
 import { Frames } from '../helpers/ws.js';
+import { NGINX, type Nginx, startNginx } from './nginx.js';
 
 const REDIS_URL = process.env.UNROLL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const NGINX = '/usr/sbin/nginx';
 
 const redisUp = await redisAnswers(REDIS_URL);
 const pgUp = await pgReachable();
@@ -31,7 +30,7 @@ const prefix = `unroll-cluster-${Math.random().toString(36).slice(2, 10)}:`;
 const dataDir = mkdtempSync(join(tmpdir(), 'unroll-cluster-'));
 const servers: ServerProcess[] = [];
 let db: FreshDatabase | null = null;
-let nginx: ChildProcess | null = null;
+let nginx: Nginx | null = null;
 
 const EVERY = 50;
 const env = (role: 'api' | 'worker') => ({
@@ -56,41 +55,6 @@ const start = async (role: 'api' | 'worker') => {
   return s;
 };
 
-/** docker/nginx.conf with the upstreams and the port of this suite. */
-function nginxConfig(upstreams: string[], port: number): string {
-  const lines = readFileSync(new URL('../../docker/nginx.conf', import.meta.url), 'utf8').split('\n');
-  const out: string[] = [];
-  for (const line of lines) {
-    if (line.includes('# cluster-test: upstream')) {
-      if (!out.some((l) => l.includes('# cluster-test: upstream')))
-        for (const u of upstreams) out.push(`    server ${u}; # cluster-test: upstream`);
-    } else if (line.includes('# cluster-test: listen')) out.push(`    listen 127.0.0.1:${port};`);
-    else out.push(line);
-  }
-  return out.join('\n');
-}
-
-async function startNginx(upstreams: string[]): Promise<string | null> {
-  if (!existsSync(NGINX)) return null;
-  const port = await freePort();
-  const dir = join(dataDir, 'nginx');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'nginx.conf'), nginxConfig(upstreams, port));
-  nginx = spawn(NGINX, ['-p', dir, '-c', 'nginx.conf', '-e', join(dir, 'error.log'), '-g', 'daemon off;'], {
-    stdio: 'inherit',
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(`${base}/health`);
-      return base;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error('nginx did not answer');
-}
-
 let A: ServerProcess;
 let B: ServerProcess;
 let W1: ServerProcess;
@@ -103,17 +67,13 @@ beforeAll(async () => {
   db = await freshDatabase('cluster');
   A = await start('api'); // first: it migrates the database the others open
   [B, W1, W2] = await Promise.all([start('api'), start('worker'), start('worker')]);
-  const lb = await startNginx([A.base.replace('http://', ''), B.base.replace('http://', '')]);
-  if (!lb) console.warn(`${NGINX} is not installed: the cluster suite talks to the api processes directly`);
-  front = lb ?? A.base;
+  nginx = await startNginx([A.base.replace('http://', ''), B.base.replace('http://', '')], join(dataDir, 'nginx'));
+  if (!nginx) console.warn(`${NGINX} is not installed: the cluster suite talks to the api processes directly`);
+  front = nginx?.base ?? A.base;
 }, 240_000);
 
 afterAll(async () => {
-  if (nginx && nginx.exitCode === null) {
-    const gone = new Promise<void>((r) => nginx!.once('exit', () => r()));
-    nginx.kill('SIGTERM');
-    await gone;
-  }
+  await nginx?.stop();
   await Promise.all(servers.map((s) => s.kill()));
   rmSync(dataDir, { recursive: true, force: true });
   if (!up) return;
@@ -210,6 +170,104 @@ describe.skipIf(!up)('two api processes and two workers on one PostgreSQL and on
       inputs: [{ name: 'x', shape: [2, 1, 3], datatype: 'FP64', data: sliceT(x, 0, 1) }],
     });
     expect(after.status).toBe(400);
+  });
+
+  it('5. a stream session continued on two replicas (a socket on A, one on B, chunks alternating) gives the numbers of one /v1 forward (1e-12)', async () => {
+    const made = await json(A.base, '/v1/models', {
+      config: { inputSize: 3, hiddenSize: 6, outputSize: 4, readout: 'all' },
+      init: { seed: 8 },
+    });
+    const id = made.body.id;
+    const T = 7;
+    const B2 = 2;
+    const x = makeX(B2, T, 3, 4);
+    const full = await json(A.base, `/v1/models/${id}/forward`, { x });
+    const onA = new Frames(new WebSocket(`${A.base.replace('http', 'ws')}/v1/stream`));
+    const onB = new Frames(new WebSocket(`${B.base.replace('http', 'ws')}/v1/stream`));
+    await Promise.all([onA, onB].map((f) => new Promise((r) => f.ws.once('open', r))));
+    onA.send({ op: 'sequence', id: 's', modelId: id, sequenceId: 'cluster-stream' });
+    expect((await onA.next((f) => f.id === 's')).event).toBe('sequence_open');
+    // chunks of 2, 1, 3, 1 steps: A, B, A, B
+    const cuts = [0, 2, 3, 6, 7];
+    const ys: number[][][][] = [];
+    let hT: unknown = null;
+    for (let k = 0; k + 1 < cuts.length; k++) {
+      const f = k % 2 ? onB : onA;
+      if (k === 1) {
+        onB.send({ op: 'sequence', id: 's', modelId: id, sequenceId: 'cluster-stream', start: false });
+        expect((await onB.next((fr) => fr.id === 's')).event).toBe('sequence_open');
+      }
+      f.send({ op: 'feed', id: 's', x: sliceT(x, cuts[k], cuts[k + 1]), end: k + 2 === cuts.length });
+      const result = await f.next((fr) => fr.id === 's' && (fr.event === 'result' || fr.event === 'error'));
+      expect(result.event, JSON.stringify(result)).toBe('result');
+      ys.push(result.y);
+      hT = result.hT;
+    }
+    // y (B, T, C): the chunks' steps side by side equal the one forward's
+    const y = Array.from({ length: B2 }, (_, b) => ys.flatMap((chunk) => chunk[b]));
+    expect(maxDiff(flatten(y), flatten(full.body.y))).toBeLessThan(1e-12);
+    expect(maxDiff(flatten(hT), flatten(full.body.hT))).toBeLessThan(1e-12);
+    onA.ws.close();
+    onB.ws.close();
+  });
+
+  it('5. chunks of one /v2 sequence racing on A and B: a loser gets 503 (409 under /v1) and the state is always one of the applied orders', async () => {
+    const made = await json(A.base, '/v1/models', {
+      config: { inputSize: 3, hiddenSize: 6, outputSize: 4 },
+      init: { seed: 9 },
+    });
+    const id = made.body.id;
+    const infer = (base: string, seq: string, data: unknown, start = false) =>
+      json(base, `/v2/models/${id}/infer`, {
+        parameters: { sequence_id: seq, sequence_start: start },
+        inputs: [{ name: 'x', shape: [2, 2, 3], datatype: 'FP64', data }],
+        outputs: [{ name: 'hT' }],
+      });
+    const hTOf = (r: { body: { outputs: { name: string; data: number[] }[] } }) =>
+      r.body.outputs.find((o) => o.name === 'hT')!.data;
+    const nested = (flat: number[]) => [flat.slice(0, 6), flat.slice(6, 12)];
+    /** hT of x from h0, by one stateless forward on the same model. */
+    const from = async (h0: number[], xs: unknown) =>
+      flatten((await json(A.base, `/v1/models/${id}/forward`, { x: xs, h0: nested(h0) })).body.hT);
+    const close = (a: number[], b: number[]) => maxDiff(a, b) < 1e-12;
+    let collisions = 0;
+    for (let trial = 0; trial < 8; trial++) {
+      const seq = `race-${trial}`;
+      const x0 = makeX(2, 2, 3, 100 + trial);
+      const [xa, xb, xc] = [makeX(2, 2, 3, 200 + trial), makeX(2, 2, 3, 300 + trial), makeX(2, 2, 3, 400 + trial)];
+      const first = await infer(A.base, seq, x0, true);
+      expect(first.status, JSON.stringify(first.body)).toBe(200);
+      const h0 = hTOf(first);
+      const [ra, rb] = await Promise.all([infer(A.base, seq, xa), infer(B.base, seq, xb)]);
+      for (const r of [ra, rb]) expect([200, 503], JSON.stringify(r.body)).toContain(r.status);
+      const won = [
+        [ra, xa],
+        [rb, xb],
+      ].filter(([r]) => (r as typeof ra).status === 200) as [typeof ra, unknown][];
+      expect(won.length, 'at least one of two racing chunks applies').toBeGreaterThan(0);
+      let state: number[];
+      if (won.length === 1) {
+        collisions++;
+        const loser = ra.status === 200 ? rb : ra;
+        // /v2 speaks the Open Inference Protocol: {"error"}, saying to send it again
+        expect(loser.body.error).toMatch(/send it again|try again|retry/i);
+        // the winner ran from the state before the race, and the loser left no trace
+        state = hTOf(won[0][0]);
+        expect(close(state, await from(h0, won[0][1]))).toBe(true);
+      } else {
+        // both applied: one after the other, each from the state the other left (never both from h0)
+        const [a, b] = [hTOf(ra), hTOf(rb)];
+        const aThenB = close(a, await from(h0, xa)) && close(b, await from(a, xb));
+        const bThenA = close(b, await from(h0, xb)) && close(a, await from(b, xa));
+        expect(aThenB || bThenA, 'two chunks applied to the same state').toBe(true);
+        state = aThenB ? b : a;
+      }
+      // the sequence goes on from exactly that state, on either replica
+      const after = await infer(trial % 2 ? A.base : B.base, seq, xc);
+      expect(after.status).toBe(200);
+      expect(close(hTOf(after), await from(state, xc))).toBe(true);
+    }
+    console.info(`cluster: ${collisions} of 8 racing pairs collided (one got 503); the others ran one after the other`);
   });
 
   it('6. the per-student submission rate limit counts across A and B', async () => {

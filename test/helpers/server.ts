@@ -11,9 +11,9 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts src/server.ts with `env` over the test's environment; resolves with its base URL once it listens. */
-export function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+/** Starts src/server.ts with `env` over the test's environment (and `nodeArgs` before it, e.g. --cpu-prof); resolves with its base URL once it listens. */
+export function startServer(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/server.ts'], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

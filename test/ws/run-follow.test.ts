@@ -165,3 +165,96 @@ describe('followRun when a writer died between its commit and its fan-out', () =
     expect(ws.closedWith).toBe(RUN_ENDED.code);
   });
 });
+
+describe('followRun on a run that commits faster than the log is read', () => {
+  it('goes live once the replay reaches the first event the subscription holds, not only after an empty read', async () => {
+    const STEPS = 200;
+    const repo = new SlowRepo(() => 0);
+    const hub = new RunHub();
+    const log = new RunLog(repo as unknown as RunsRepo, hub);
+    let step = 0;
+    const commitNext = async () => {
+      if (step >= STEPS) return;
+      const s = step++;
+      await log.steps('r', [{ kind: 'step', step: s, text: JSON.stringify({ event: 'step', step: s }) } as EventOut]);
+    };
+    for (let i = 0; i < 20; i++) await commitNext();
+    let reads = 0;
+    // every read of the log sees a new step, and one more is committed before the read returns: a log that
+    // is never read empty while the run goes on
+    const runs = {
+      follow: (id: string, l: RunListener) => hub.follow(id, l),
+      events: async (_id: string, a: number, since: number, limit: number) => {
+        reads++;
+        await commitNext();
+        const page = await repo.read(a, since, limit);
+        await commitNext();
+        return page;
+      },
+      isFinal: async () => repo.final,
+    } as unknown as RunManager;
+    const ws = new FakeSocket();
+    const following = followRun(ws as unknown as WebSocket, runs, 'r', -1, 1 << 20);
+    await sleep(20);
+    const readsToGoLive = reads;
+    while (step < STEPS) await commitNext();
+    await log.finish('r', { status: 'succeeded', step: STEPS });
+    await following;
+    for (let i = 0; i < 50 && ws.closedWith === null; i++) await sleep(5);
+    // a replay that waited for an empty read would have read until the run stopped (about STEPS / 2 reads)
+    expect(readsToGoLive).toBeLessThanOrEqual(2);
+    expect(ws.frames.filter((f) => f.event === 'step').map((f) => f.step)).toEqual(
+      Array.from({ length: STEPS }, (_, i) => i),
+    );
+    expect(ws.closedWith).toBe(RUN_ENDED.code);
+  });
+});
+
+describe('followRun whose replay is slower than the run, beyond its live buffer', () => {
+  it('reaches the first event it held, fills the jump after it from the log, and gets every step once', async () => {
+    const repo = new SlowRepo(() => 2);
+    const hub = new RunHub();
+    const STEPS = 12_000;
+    let step = 0;
+    /** Commits n steps and fans them out, one append after another, as the run log does. */
+    let tail = Promise.resolve();
+    const write = (n: number) => {
+      tail = tail.then(async () => {
+        const stored = Array.from({ length: n }, (_, k) => ({
+          seq: step + k + 1,
+          step: step + k,
+          kind: 'step',
+          frame: JSON.stringify({ event: 'step', step: step + k }),
+        }));
+        await repo.record('r', stored);
+        hub.publish('r', stored);
+        step += n;
+      });
+      return tail;
+    };
+    for (let i = 0; i < 8; i++) await write(256);
+    const runs = {
+      follow: (id: string, l: RunListener) => hub.follow(id, l),
+      events: async (_id: string, a: number, since: number, limit: number) => {
+        // while it replays, the run commits two pages per page read: far past the live buffer (4096)
+        if (step < STEPS) await write(512);
+        return repo.read(a, since, limit);
+      },
+      isFinal: async () => repo.final,
+    } as unknown as RunManager;
+    const ws = new FakeSocket();
+    const following = followRun(ws as unknown as WebSocket, runs, 'r', -1, 1 << 30);
+    while (step < STEPS) await write(256); // live from here on, whenever the follower gets there
+    const end: StoredEvent = { seq: step + 1, step, kind: 'status', frame: JSON.stringify({ event: 'status', step }) };
+    await repo.record('r', [end], undefined, { status: 'succeeded', step } as RunEnd);
+    hub.publish('r', [end]);
+    hub.end('r');
+    await following;
+    for (let i = 0; i < 2000 && ws.closedWith === null; i++) await sleep(5);
+    expect(ws.frames.filter((f) => f.event === 'step').map((f) => f.step)).toEqual(
+      Array.from({ length: step }, (_, i) => i),
+    );
+    expect(ws.frames.at(-1)).toMatchObject({ event: 'status' });
+    expect(ws.closedWith).toBe(RUN_ENDED.code);
+  });
+});

@@ -56,6 +56,21 @@ export type OffloadJob =
   /** Encodes the frames of a stream op's result. */
   | { kind: 'frames'; spec: FramesSpec };
 
+/**
+ * A compute task whose answer is encoded by the compute thread that computed it (a compute pool job, not a
+ * codec one): the result never crosses back as numbers, only as the answer's bytes.
+ */
+export interface ComputeEncodeJob {
+  kind: 'compute';
+  task: ComputeTask;
+  as: EncodeAs;
+}
+
+/** What a ComputeEncodeJob gives back: the task's error as runTask reports it, or the encoded answer. */
+export type ComputeEncodeResult =
+  | Extract<import('./tasks.js').TaskOutput, { ok: false }>
+  | { ok: true; encoded: Uint8Array };
+
 /** The ArrayBuffers of every typed array in a (task-like) value, to transfer instead of copy. */
 export function buffersOf(value: unknown, out = new Set<ArrayBuffer>(), depth = 0): ArrayBuffer[] {
   if (depth > 8 || value === null || typeof value !== 'object') return [...out];

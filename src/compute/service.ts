@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import { answerBytes, taskCost } from './cost.js';
 import {
   buffersOf,
+  type ComputeEncodeResult,
   type DecodeJob,
   type DecodeResult,
   type DecodeSpec,
@@ -26,6 +27,8 @@ export interface ComputePool {
   run(task: ComputeTask, signal?: AbortSignal): Promise<TaskOutput>;
   /** The offload jobs (compute/offload.ts); `transfer`: buffers moved to the worker rather than copied. */
   call?(job: OffloadJob, signal?: AbortSignal, transfer?: ArrayBuffer[]): Promise<unknown>;
+  /** A task computed on a compute thread and its answer encoded there as `as` (the numbers never cross back). */
+  runEncoded?(task: ComputeTask, as: EncodeAs, signal?: AbortSignal): Promise<ComputeEncodeResult>;
   close(): Promise<void>;
 }
 
@@ -120,9 +123,22 @@ export class ComputeService {
     signal?: AbortSignal,
     held: boolean | AnswerHold = false,
   ): Promise<OutputOf[T['op']] | EncodedJson> {
-    const { value, pooled } = await this.execute(task, signal, held);
+    const cost = this.admit(task, held);
+    const bytes = answerBytes(task);
+    const pooled = Boolean(this.pool) && cost > this.limits.inlineCost;
+    if (pooled && this.pool!.runEncoded && this.offloads(bytes)) {
+      // computed and encoded by one compute thread: no copy of the result back, no wait in the codec queue
+      // behind other requests' parses (docs/kernels.md O4)
+      const t0 = performance.now();
+      const out = await this.pool!.runEncoded(task, as, signal);
+      this.observe?.(task.op, 'pool', (performance.now() - t0) / 1000);
+      if (!out.ok) throw taskError(out.error);
+      const e = out.encoded;
+      return new EncodedJson(Buffer.from(e.buffer, e.byteOffset, e.byteLength));
+    }
+    const { value } = await this.compute(task, cost, signal);
     // a result that came from a worker is this thread's own copy: its buffers move on to the encoder
-    return (await this.encode(as, value, answerBytes(task), signal, pooled)) ?? value;
+    return (await this.encode(as, value, bytes, signal, pooled)) ?? value;
   }
 
   /**
@@ -163,7 +179,15 @@ export class ComputeService {
     signal: AbortSignal | undefined,
     held: boolean | AnswerHold,
   ): Promise<{ value: OutputOf[T['op']]; pooled: boolean }> {
-    const cost = this.admit(task, held);
+    return this.compute(task, this.admit(task, held), signal);
+  }
+
+  /** Computes an admitted task of `cost`: inline at or below UNROLL_INLINE_COST (or without a pool), else in the pool. */
+  private async compute<T extends ComputeTask>(
+    task: T,
+    cost: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ value: OutputOf[T['op']]; pooled: boolean }> {
     const t0 = performance.now();
     const inline = !this.pool || cost <= this.limits.inlineCost;
     const out = inline ? runTask(task, this.kernels) : await this.pool!.run(task, signal);

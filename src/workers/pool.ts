@@ -3,7 +3,7 @@
 // offload jobs of compute/offload.ts): it takes over what the event loop did for them, so a parse never waits
 // in the queue behind the computes, and the compute threads do only compute.
 import { Piscina } from 'piscina';
-import type { OffloadJob } from '../compute/offload-wire.js';
+import type { ComputeEncodeJob, ComputeEncodeResult, EncodeAs, OffloadJob } from '../compute/offload-wire.js';
 import type { ComputePool } from '../compute/service.js';
 import type { ComputeTask, TaskOutput } from '../compute/tasks.js';
 import { CancelledError } from '../core/errors.js';
@@ -45,7 +45,11 @@ function boundedPool(threads: number, maxQueue: number, kernels: KernelChoice, w
     get pending() {
       return pending;
     },
-    async submit(message: ComputeTask | OffloadJob, signal?: AbortSignal, transferList?: ArrayBuffer[]) {
+    async submit(
+      message: ComputeTask | OffloadJob | ComputeEncodeJob,
+      signal?: AbortSignal,
+      transferList?: ArrayBuffer[],
+    ) {
       if (pending >= threads + maxQueue) {
         throw new AppError('overloaded', `the ${what} queue is full (UNROLL_POOL_MAX_QUEUE = ${maxQueue})`, undefined, {
           'retry-after': '1',
@@ -79,6 +83,8 @@ export function createComputePool(opts: PoolOptions): ComputePool {
       return Math.min(compute.pending, opts.threads);
     },
     run: (task: ComputeTask, signal?: AbortSignal) => compute.submit(task, signal) as Promise<TaskOutput>,
+    runEncoded: (task: ComputeTask, as: EncodeAs, signal?: AbortSignal) =>
+      compute.submit({ kind: 'compute', task, as }, signal) as Promise<ComputeEncodeResult>,
     call: (job: OffloadJob, signal?: AbortSignal, transfer?: ArrayBuffer[]) => {
       codec ??= boundedPool(opts.codecThreads ?? 1, opts.maxQueue, kernels, 'offload');
       return codec.submit(job, signal, transfer);

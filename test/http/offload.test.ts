@@ -136,6 +136,21 @@ describe('answers are the same bytes whether encoded in a worker or by the route
     expect((await same('/v1/bptt', { ...blowup, targets: [0] })).statusCode).toBe(422);
     await same('/v1/jacobian', { ...blowup, wrt: ['W.weight'] });
   });
+
+  it('a task computed in the pool is encoded by its compute thread, not sent back as numbers to the codec', async () => {
+    const pool = poolOf(off) as Required<ComputePool>;
+    const fused = vi.spyOn(pool, 'runEncoded');
+    const call = vi.spyOn(pool, 'call');
+    const payload = JSON.stringify({ model, x, targets: [0, 1], include: ['h', 'dh'] });
+    const [a, b] = await Promise.all([send(off, '/v1/bptt', payload), send(on, '/v1/bptt', payload)]);
+    expect(a.statusCode, a.body).toBe(200);
+    expect(a.rawPayload.equals(b.rawPayload)).toBe(true);
+    expect(fused).toHaveBeenCalledTimes(1);
+    // the codec thread decoded the body and encoded nothing
+    expect(call.mock.calls.map(([job]) => job.kind)).toEqual(['decode']);
+    fused.mockRestore();
+    call.mockRestore();
+  });
 });
 
 describe('bad bodies get the same problem+json, parsed in a worker or on the event loop', () => {

@@ -12,13 +12,14 @@
 //   npm run bench:limits -- --only model-cap   phase 3 alone
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { freePort, rssMb, watchHealth } from './health-watch.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -39,19 +40,6 @@ const TARGET_P99_MS = 50;
 const model = { config: { inputSize: 1, hiddenSize: 80, outputSize: 2 }, init: { seed: 1 } };
 const x = Array.from({ length: 4 }, () => Array.from({ length: 1000 }, () => [0.5]));
 const heavy = JSON.stringify({ model, x, targets: [0, 1, 0, 1], include: ['h', 'dh'] });
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-const rssMb = (pid: number) => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-};
 
 /** `cpuProf`: a directory for the server's `--cpu-prof` profile (UNROLL_BENCH_CPU_PROF=dir, to see where time goes). */
 async function startServer(port: number, dataDir: string, cpuProf?: string): Promise<ChildProcess> {
@@ -86,42 +74,9 @@ function get(port: number, path: string): Promise<{ status: number; ms: number }
   });
 }
 
-/** Samples RSS and /health latency until `stop` resolves. */
-async function watch(pid: number, port: number, stop: Promise<void>) {
-  let done = false;
-  void stop.then(() => {
-    done = true;
-  });
-  const latencies: number[] = [];
-  let peak = 0;
-  let failures = 0;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, rssMb(pid));
-  }, 100);
-  while (!done) {
-    const t0 = performance.now();
-    try {
-      const r = await get(port, '/health');
-      if (r.status === 200) latencies.push(r.ms);
-      else failures++;
-    } catch {
-      failures++;
-    }
-    const wait = HEALTH_EVERY_MS - (performance.now() - t0);
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  }
-  clearInterval(sampler);
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
-  return {
-    peakRssMb: peak,
-    p50: q(0.5),
-    p99: q(0.99),
-    max: latencies.at(-1) ?? Number.NaN,
-    probes: latencies.length,
-    failures,
-  };
-}
+/** /health and the server's RSS until `stop` resolves (bench/health-watch.ts). */
+const watch = (pid: number, port: number, stop: Promise<unknown>) =>
+  watchHealth(pid, stop, HEALTH_EVERY_MS, () => get(port, '/health'));
 
 /** Phase 1: raw sockets that send a heavy request and never read; returns what their status lines said. */
 async function unreadAnswers(port: number): Promise<{ sockets: Socket[]; statuses: Map<string, number> }> {

@@ -15,13 +15,14 @@
 //   npm run bench:responsive -- --seconds 5 --json
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { freePort, quantile, rssMb, watchHealth } from './health-watch.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -64,23 +65,6 @@ const unreadBody = JSON.stringify({
   targets: [0, 1, 0, 1],
   include: ['h', 'dh'],
 });
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-const rssMb = (pid: number) => {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : Number.NaN;
-  } catch {
-    return Number.NaN;
-  }
-};
 
 const healthAgent = new Agent({ keepAlive: true, maxSockets: 1 });
 function call(
@@ -139,44 +123,9 @@ async function startServer(port: number, dataDir: string, env: Record<string, st
   throw new Error('the server did not start');
 }
 
-const quantile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
-
-/** /health every 5 ms and the server's RSS every 100 ms, until `stop` resolves. */
-async function watch(pid: number, port: number, stop: Promise<unknown>) {
-  let done = false;
-  void stop.then(() => {
-    done = true;
-  });
-  const latencies: number[] = [];
-  let peak = 0;
-  let failures = 0;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, rssMb(pid));
-  }, 100);
-  while (!done) {
-    const t0 = performance.now();
-    try {
-      const r = await call(port, '/health');
-      if (r.status === 200) latencies.push(r.ms);
-      else failures++;
-    } catch {
-      failures++;
-    }
-    const wait = HEALTH_EVERY_MS - (performance.now() - t0);
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  }
-  clearInterval(sampler);
-  latencies.sort((a, b) => a - b);
-  return {
-    p50: quantile(latencies, 0.5),
-    p99: quantile(latencies, 0.99),
-    max: latencies.at(-1) ?? Number.NaN,
-    probes: latencies.length,
-    failures,
-    peakRssMb: peak,
-  };
-}
+/** /health and the server's RSS until `stop` resolves (bench/health-watch.ts). */
+const watch = (pid: number, port: number, stop: Promise<unknown>) =>
+  watchHealth(pid, stop, HEALTH_EVERY_MS, () => call(port, '/health'));
 
 const sleep = (s: number) => new Promise<void>((r) => setTimeout(r, s * 1000));
 

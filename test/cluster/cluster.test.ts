@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { redisAnswers } from '../helpers/own-redis.js';
+import { dropRedisPrefix, redisAnswers } from '../helpers/own-redis.js';
 import { type FreshDatabase, freshDatabase, pgReachable } from '../helpers/pg.js';
 import { postRun, type ServerProcess, startServer, waitForRun } from '../helpers/server.js';
 import { makeX, sliceT } from '../helpers/v2.js';
@@ -78,14 +78,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
   if (!up) return;
   await db?.drop();
-  const r = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length) await r.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  r.disconnect();
+  await dropRedisPrefix(REDIS_URL, prefix);
 }, 60_000);
 
 const json = async (base: string, path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST') => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, CHROMIUM, launch } from '../helpers/browser.js';
-import { redisAnswers } from '../helpers/own-redis.js';
+import { dropRedisPrefix, redisAnswers } from '../helpers/own-redis.js';
 import { type FreshDatabase, freshDatabase, pgReachable } from '../helpers/pg.js';
 import { lossPointsAtLeast, reachedStep, runState } from '../helpers/probes.js';
 import { type ServerProcess, startServer } from '../helpers/server.js';
@@ -72,14 +72,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
   if (!up) return;
   await db?.drop();
-  const r = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length) await r.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  r.disconnect();
+  await dropRedisPrefix(REDIS_URL, prefix);
 }, 60_000);
 
 describe.skipIf(!up)('the dashboard through nginx in front of two api replicas', () => {

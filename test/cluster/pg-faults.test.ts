@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OWN_PG_MISSING, type OwnPostgres, ownPostgres } from '../helpers/own-pg.js';
-import { redisAnswers } from '../helpers/own-redis.js';
+import { dropRedisPrefix, redisAnswers } from '../helpers/own-redis.js';
 import { postRun, type ServerProcess, startServer, waitForRun } from '../helpers/server.js';
 import { makeX } from '../helpers/v2.js';
 
@@ -59,14 +59,7 @@ afterAll(async () => {
   own?.destroy();
   rmSync(dataDir, { recursive: true, force: true });
   if (!redisUp) return;
-  const r = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length) await r.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  r.disconnect();
+  await dropRedisPrefix(REDIS_URL, prefix);
 }, 60_000);
 
 const request = (base: string, path: string, body?: unknown) =>

@@ -71,3 +71,15 @@ export async function redisAnswers(url: string): Promise<boolean> {
     r.disconnect();
   }
 }
+
+/** Deletes every key under `prefix` (what a suite that shares a Redis server under its own prefix leaves). */
+export async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url);
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length) await r.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  r.disconnect();
+}

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { redisAnswers } from '../helpers/own-redis.js';
+import { dropRedisPrefix, redisAnswers } from '../helpers/own-redis.js';
 import { type FreshDatabase, freshDatabase, pgReachable } from '../helpers/pg.js';
 import { postRun, type ServerProcess, startServer, waitForRun } from '../helpers/server.js';
 import { Frames } from '../helpers/ws.js';
@@ -46,14 +46,7 @@ afterAll(async () => {
   if (!up) return;
   await db!.drop();
   // this test's keys only
-  const r = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length) await r.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  r.disconnect();
+  await dropRedisPrefix(REDIS_URL, prefix);
 });
 
 const EVERY = 100;
